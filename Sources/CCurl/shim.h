@@ -1,0 +1,40 @@
+#ifndef DOPSYNC_CCURL_SHIM_H
+#define DOPSYNC_CCURL_SHIM_H
+
+#include <curl/curl.h>
+
+// Swift cannot call C variadic functions, so every curl_easy_setopt and
+// curl_easy_getinfo form that Transport uses gets a typed wrapper here.
+
+static inline CURLcode dopsync_curl_setopt_long(CURL *h, CURLoption o, long v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode dopsync_curl_setopt_ptr(CURL *h, CURLoption o, const void *v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode dopsync_curl_setopt_off(CURL *h, CURLoption o, curl_off_t v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode dopsync_curl_setopt_write(CURL *h, size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f);
+}
+static inline CURLcode dopsync_curl_setopt_header(CURL *h, size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f);
+}
+static inline CURLcode dopsync_curl_setopt_xferinfo(CURL *h, int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
+    return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
+}
+static inline CURLcode dopsync_curl_getinfo_long(CURL *h, CURLINFO i, long *v) {
+    return curl_easy_getinfo(h, i, v);
+}
+static inline CURLcode dopsync_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) {
+    return curl_easy_getinfo(h, i, v);
+}
+static inline CURLSHcode dopsync_curl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) {
+    return curl_share_setopt(s, o, v);
+}
+static inline CURLMcode dopsync_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) {
+    return curl_multi_setopt(m, o, v);
+}
+
+#endif

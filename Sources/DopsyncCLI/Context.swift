@@ -1,0 +1,52 @@
+internal import ArgumentParser
+internal import DopsyncConfig
+internal import DopsyncModel
+internal import DopsyncStore
+internal import Regions
+
+/// What the commands share: the checked configuration and the store.
+struct Context {
+    let configuration: Configuration
+    let store: Store
+
+    /// Reads the configuration (exit 2 on any error, naming the key) and opens the store.
+    static func open(_ options: GlobalOptions) throws -> Context {
+        let configuration = try loadConfiguration(options)
+        do {
+            return Context(configuration: configuration, store: try Store(path: configuration.storePath))
+        } catch {
+            printError("store: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    static func loadConfiguration(_ options: GlobalOptions) throws -> Configuration {
+        do {
+            return try Configuration.load(path: options.config, regionSpecs: regionSettingSpecs)
+        } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+    }
+
+    /// The region codes of the configured regions, in configuration order.
+    var regionCodes: [(name: String, code: String)] {
+        configuration.regions.compactMap { r in adapterType(named: r.name).map { (r.name, $0.descriptor.code) } }
+    }
+}
+
+/// A region given by name (`omsk`) or code (`55`), as its code.
+func regionCode(_ nameOrCode: String) -> String? {
+    for adapter in regionAdapters {
+        let d = adapter.descriptor
+        if d.name == nameOrCode || d.code == nameOrCode { return d.code }
+    }
+    return nil
+}
+
+/// A region's name by its code.
+func regionName(code: String) -> String {
+    regionAdapters.first { $0.descriptor.code == code }?.descriptor.name ?? code
+}
+
+extension CollectionName: ExpressibleByArgument {}

@@ -1,0 +1,67 @@
+internal import ArgumentParser
+internal import Dispatch
+internal import Foundation
+internal import Simulator
+
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Serve the regional APIs on loopback over HTTPS with generated data, and write a configuration that points at them.",
+        discussion: "The CA, the client certificate, the secrets and dopsync.yaml are written into --dir. Stop with Ctrl-C.")
+
+    @Option(name: .long, help: "Where to write the CA, secrets and dopsync.yaml.")
+    var dir: String = "./sim"
+
+    @Option(name: .long, help: "Certificates per region (programs, contracts and charges in proportion).")
+    var scale: Int = 2000
+
+    @Option(name: .long, help: "Seed of the generated data.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Serve only this region (repeatable); all by default.")
+    var region: [String] = []
+
+    @Option(name: .long, help: "Port of the first region; the others follow (omsk, leningrad, kemerovo, krasnoyarsk). 0 picks free ports.")
+    var portBase: Int = 8443
+
+    @Option(name: .long, help: "Deliberately bad records per collection, to exercise quarantine.")
+    var invalidRecords: Int = 2
+
+    static let allRegions = ["omsk", "leningrad", "kemerovo", "krasnoyarsk"]
+
+    func validate() throws {
+        guard scale > 0 else { throw ValidationError("--scale must be positive") }
+        for r in region where !Self.allRegions.contains(r) {
+            throw ValidationError("--region \(r): unknown region (known: \(Self.allRegions.joined(separator: ", ")))")
+        }
+    }
+
+    func run() async throws {
+        let regions = region.isEmpty ? SimulatorOptions.availableRegions : region
+        var ports: [String: Int] = [:]
+        for (i, name) in Self.allRegions.enumerated() { ports[name] = portBase == 0 ? 0 : portBase + i }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var options = SimulatorOptions(directory: URL(fileURLWithPath: dir).standardizedFileURL.path)
+        options.regions = regions
+        options.scale = scale
+        options.seed = seed
+        options.ports = ports
+        options.invalidRecords = invalidRecords
+        let simulator = try await Simulator.start(options)
+        for name in simulator.regions {
+            print("\(name): \(simulator.baseURL(name))")
+        }
+        print("configuration: \(simulator.configPath)")
+        print("CA: \(simulator.caPath)")
+        fflush(stdout)
+        let signals = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            source.setEventHandler { Task { await simulator.stop() } }
+            source.resume()
+            return source
+        }
+        await simulator.waitUntilStopped()
+        _ = signals
+    }
+}

@@ -1,0 +1,275 @@
+/// A calendar date without time or zone, `YYYY-MM-DD`.
+public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// A validated date.
+    ///
+    /// - Throws: `ValueError` when the day does not exist in that month.
+    public init(year: Int, month: Int, day: Int) throws(ValueError) {
+        guard (1...9999).contains(year), (1...12).contains(month),
+              (1...LocalDate.daysIn(month: month, year: year)).contains(day) else {
+            throw ValueError("\(year)-\(month)-\(day) is not a calendar date")
+        }
+        self.year = year; self.month = month; self.day = day
+    }
+
+    /// Reads `YYYY-MM-DD`.
+    public init(iso text: some StringProtocol) throws(ValueError) {
+        let b = Array(text.utf8)
+        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else {
+            throw ValueError("\"\(text)\" is not a date YYYY-MM-DD")
+        }
+        try self.init(year: y, month: m, day: d)
+    }
+
+    /// Reads `DD.MM.YYYY`.
+    public init(dotted text: some StringProtocol) throws(ValueError) {
+        let b = Array(text.utf8)
+        guard b.count == 10, b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: "."),
+              let d = digits(b, 0, 2), let m = digits(b, 3, 2), let y = digits(b, 6, 4) else {
+            throw ValueError("\"\(text)\" is not a date DD.MM.YYYY")
+        }
+        try self.init(year: y, month: m, day: d)
+    }
+
+    public static func < (a: LocalDate, b: LocalDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
+
+    /// `YYYY-MM-DD`.
+    public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+
+    /// `DD.MM.YYYY`.
+    public var dotted: String { "\(pad(day, 2)).\(pad(month, 2)).\(pad(year, 4))" }
+
+    /// Days since 1970-01-01 (negative before it).
+    public var daysSinceEpoch: Int { LocalDate.days(fromCivil: year, month, day) }
+
+    /// The date `daysSinceEpoch` days after 1970-01-01.
+    public init(daysSinceEpoch z: Int) {
+        let (y, m, d) = LocalDate.civil(fromDays: z)
+        year = y; month = m; day = d
+    }
+
+    /// Whole years from `birth` to `self` (an age on this date).
+    public func years(since birth: LocalDate) -> Int {
+        var age = year - birth.year
+        if (month, day) < (birth.month, birth.day) { age -= 1 }
+        return age
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    // Howard Hinnant's algorithms for the proleptic Gregorian calendar.
+    static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return (y, m, d)
+    }
+}
+
+/// A month of a year, `YYYY-MM`.
+public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+
+    public init(year: Int, month: Int) throws(ValueError) {
+        guard (1...9999).contains(year), (1...12).contains(month) else {
+            throw ValueError("\(year)-\(month) is not a month")
+        }
+        self.year = year; self.month = month
+    }
+
+    /// Reads `YYYY-MM`.
+    public init(iso text: some StringProtocol) throws(ValueError) {
+        let b = Array(text.utf8)
+        guard b.count == 7, b[4] == UInt8(ascii: "-"), let y = digits(b, 0, 4), let m = digits(b, 5, 2) else {
+            throw ValueError("\"\(text)\" is not a month YYYY-MM")
+        }
+        try self.init(year: y, month: m)
+    }
+
+    /// Reads `MM.YYYY`.
+    public init(dotted text: some StringProtocol) throws(ValueError) {
+        let b = Array(text.utf8)
+        guard b.count == 7, b[2] == UInt8(ascii: "."), let m = digits(b, 0, 2), let y = digits(b, 3, 4) else {
+            throw ValueError("\"\(text)\" is not a month MM.YYYY")
+        }
+        try self.init(year: y, month: m)
+    }
+
+    public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
+
+    /// `YYYY-MM`.
+    public var description: String { "\(pad(year, 4))-\(pad(month, 2))" }
+    /// `MM.YYYY`.
+    public var dotted: String { "\(pad(month, 2)).\(pad(year, 4))" }
+}
+
+/// An instant in UTC with seconds precision.
+///
+/// Read from any of the regions' forms (an ISO 8601 time with an offset, or a
+/// local time with the region's fixed offset) and always written as
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public let seconds: Int64
+
+    public init(seconds: Int64) { self.seconds = seconds }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.seconds < b.seconds }
+
+    /// Reads ISO 8601 with an offset: `2026-09-01T16:00:00+06:00`,
+    /// `2026-09-01T03:00:00Z`; fractional seconds are dropped.
+    ///
+    /// - Throws: `ValueError` when the text has another form, has no offset,
+    ///   or names a time that does not exist.
+    public init(iso text: some StringProtocol) throws(ValueError) {
+        let b = Array(text.utf8)
+        func fail() -> ValueError { ValueError("\"\(text)\" is not an ISO 8601 time with an offset") }
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
+              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
+            throw fail()
+        }
+        var i = 19
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            guard i > start else { throw fail() }
+        }
+        guard i < b.count else { throw fail() }
+        var offset = 0
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            guard i + 1 == b.count else { throw fail() }
+        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
+            guard b.count == i + 6, b[i + 3] == UInt8(ascii: ":"),
+                  let oh = digits(b, i + 1, 2), let om = digits(b, i + 4, 2), oh < 24, om < 60 else { throw fail() }
+            offset = sign * (oh * 3600 + om * 60)
+        } else {
+            throw fail()
+        }
+        try self.init(localYear: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offset)
+    }
+
+    /// Reads a local time without an offset, `YYYY-MM-DD HH:MM:SS`, at a fixed
+    /// offset from UTC.
+    public init(localISO text: some StringProtocol, offsetSeconds: Int) throws(ValueError) {
+        let b = Array(text.utf8)
+        guard b.count == 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: " "),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
+              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
+            throw ValueError("\"\(text)\" is not a time YYYY-MM-DD HH:MM:SS")
+        }
+        try self.init(localYear: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offsetSeconds)
+    }
+
+    /// Reads a local time without an offset, `DD.MM.YYYY HH:MM:SS`, at a fixed
+    /// offset from UTC.
+    public init(localDotted text: some StringProtocol, offsetSeconds: Int) throws(ValueError) {
+        let b = Array(text.utf8)
+        guard b.count == 19, b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: "."), b[10] == UInt8(ascii: " "),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let d = digits(b, 0, 2), let mo = digits(b, 3, 2), let y = digits(b, 6, 4),
+              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
+            throw ValueError("\"\(text)\" is not a time DD.MM.YYYY HH:MM:SS")
+        }
+        try self.init(localYear: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offsetSeconds)
+    }
+
+    /// A local wall-clock time at a fixed offset from UTC.
+    public init(localYear y: Int, month mo: Int, day d: Int, hour h: Int, minute mi: Int, second s: Int,
+                offsetSeconds: Int) throws(ValueError) {
+        let date = try LocalDate(year: y, month: mo, day: d)
+        guard (0...23).contains(h), (0...59).contains(mi), (0...59).contains(s) else {
+            throw ValueError("\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)) is not a time of day")
+        }
+        seconds = Int64(date.daysSinceEpoch) * 86400 + Int64(h * 3600 + mi * 60 + s) - Int64(offsetSeconds)
+    }
+
+    /// The wall-clock parts at a fixed offset from UTC.
+    public func local(offsetSeconds: Int) -> (date: LocalDate, hour: Int, minute: Int, second: Int) {
+        let t = seconds + Int64(offsetSeconds)
+        let days = Int((t >= 0 ? t : t - 86399) / 86400)
+        let rest = Int(t - Int64(days) * 86400)
+        return (LocalDate(daysSinceEpoch: days), rest / 3600, rest / 60 % 60, rest % 60)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    public var description: String { iso(offsetSeconds: 0) }
+
+    /// ISO 8601 at an offset: `Z` for zero, else `+HH:MM`.
+    public func iso(offsetSeconds: Int) -> String {
+        let l = local(offsetSeconds: offsetSeconds)
+        let zone: String
+        if offsetSeconds == 0 {
+            zone = "Z"
+        } else {
+            let m = abs(offsetSeconds) / 60
+            zone = "\(offsetSeconds < 0 ? "-" : "+")\(pad(m / 60, 2)):\(pad(m % 60, 2))"
+        }
+        return "\(l.date)T\(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))\(zone)"
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS` at an offset, without the offset.
+    public func localISO(offsetSeconds: Int) -> String {
+        let l = local(offsetSeconds: offsetSeconds)
+        return "\(l.date) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+    }
+
+    /// `DD.MM.YYYY HH:MM:SS` at an offset, without the offset.
+    public func localDotted(offsetSeconds: Int) -> String {
+        let l = local(offsetSeconds: offsetSeconds)
+        return "\(l.date.dotted) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+    }
+}
+
+/// The integer in `count` ASCII digits of `b` from `start`, or nil.
+@inline(__always)
+func digits(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    guard start + count <= b.count else { return nil }
+    var v = 0
+    for i in start..<(start + count) {
+        let c = b[i]
+        guard c >= 0x30, c <= 0x39 else { return nil }
+        v = v * 10 + Int(c - 0x30)
+    }
+    return v
+}
+
+/// `n` left-padded with zeros to `width` digits.
+@inline(__always)
+func pad(_ n: Int, _ width: Int) -> String {
+    let s = String(n)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}

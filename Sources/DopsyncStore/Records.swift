@@ -1,0 +1,187 @@
+internal import Crypto
+internal import Foundation
+internal import GRDB
+public import DopsyncModel
+
+/// What applying a batch of records did, counted by outcome.
+public struct ApplyCounts: Sendable, Equatable {
+    public var fetched = 0
+    public var created = 0
+    public var updated = 0
+    public var deleted = 0
+    public var unchanged = 0
+    public var quarantined = 0
+    public var conflictsOpened = 0
+
+    public init() {}
+
+    public static func += (a: inout ApplyCounts, b: ApplyCounts) {
+        a.fetched += b.fetched; a.created += b.created; a.updated += b.updated; a.deleted += b.deleted
+        a.unchanged += b.unchanged; a.quarantined += b.quarantined; a.conflictsOpened += b.conflictsOpened
+    }
+}
+
+extension Store {
+    /// Applies one page of records of `collection` in `region` and moves the
+    /// position to `position`, in one transaction.
+    ///
+    /// - Parameters:
+    ///   - region: the region's code (`"55"`).
+    ///   - stream: the position's name (the collection's name by default; a
+    ///     feed that carries several collections has its own).
+    ///   - position: the adapter's position after this page, or `nil` to leave it.
+    /// - Returns: what the page did.
+    public func apply(region: String, collection: CollectionName, items: [PageItem],
+                      stream: String? = nil, position: String?) throws(StoreError) -> ApplyCounts {
+        try write { db in
+            let now = nowText()
+            var counts = ApplyCounts()
+            counts.fetched = items.count
+            for item in items {
+                switch item {
+                case let .upsert(record, raw):
+                    try upsert(db, region: region, collection: collection, record: record, raw: raw,
+                               now: now, counts: &counts)
+                case let .delete(sourceID, updatedAt, version, raw):
+                    try markDeleted(db, region: region, collection: collection, sourceID: sourceID,
+                                    updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts)
+                case let .quarantine(sourceID, raw, reason):
+                    try quarantine(db, region: region, collection: collection, sourceID: sourceID,
+                                   raw: raw, reason: reason, now: now)
+                    counts.quarantined += 1
+                }
+            }
+            if let position {
+                try db.execute(sql: """
+                    INSERT INTO position(region, collection, position, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(region, collection) DO UPDATE SET position = excluded.position,
+                        updated_at = excluded.updated_at
+                    """, arguments: [region, stream ?? collection.rawValue, position, now])
+            }
+            return counts
+        }
+    }
+
+    private func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,
+                        now: String, counts: inout ApplyCounts) throws {
+        let text = record.json.serialized()
+        let hash = Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
+        let meta = record.meta
+        let existing = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT content_hash, deleted FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            arguments: [collection.rawValue, region, meta.sourceID])
+        if let existing {
+            let oldHash: Data = existing["content_hash"]
+            if oldHash == hash {
+                counts.unchanged += 1
+                return
+            }
+            let wasDeleted: Bool = existing["deleted"]
+            try db.cachedStatement(sql: """
+                UPDATE record SET normalized = ?, base = ?, raw = ?, content_hash = ?, deleted = ?,
+                    source_updated_at = ?, source_version = ?, pulled_at = ?
+                WHERE collection = ? AND region = ? AND source_id = ?
+                """).execute(arguments: [text, text, raw, hash, meta.deleted, meta.updatedAt?.description,
+                                         meta.version, now, collection.rawValue, region, meta.sourceID])
+            if meta.deleted && !wasDeleted { counts.deleted += 1 } else { counts.updated += 1 }
+        } else {
+            try db.cachedStatement(sql: """
+                INSERT INTO record(collection, region, source_id, normalized, base, raw, content_hash, deleted,
+                    source_updated_at, source_version, first_seen_at, pulled_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, text, raw, hash,
+                                         meta.deleted, meta.updatedAt?.description, meta.version, now, now])
+            if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
+        }
+        // A good version of a record clears its quarantine entry.
+        try db.cachedStatement(sql: """
+            UPDATE quarantine SET resolved_at = ?, resolution = 'a valid version arrived'
+            WHERE region = ? AND collection = ? AND source_id = ? AND resolved_at IS NULL
+            """).execute(arguments: [now, region, collection.rawValue, meta.sourceID])
+    }
+
+    private func markDeleted(_ db: Database, region: String, collection: CollectionName, sourceID: String,
+                             updatedAt: Timestamp?, version: String?, raw: String, now: String,
+                             counts: inout ApplyCounts) throws {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT normalized, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            arguments: [collection.rawValue, region, sourceID]) else {
+            // Nothing was known of it: nothing to export.
+            counts.unchanged += 1
+            return
+        }
+        let wasDeleted: Bool = row["deleted"]
+        let oldUpdated: String? = row["source_updated_at"]
+        let oldVersion: String? = row["source_version"]
+        let newUpdated = updatedAt?.description ?? oldUpdated
+        let newVersion = version ?? oldVersion
+        if wasDeleted && newUpdated == oldUpdated && newVersion == oldVersion {
+            counts.unchanged += 1
+            return
+        }
+        var json = try JSONParser.parse(row["normalized"] as String)
+        json = json.replacing(path: "deleted", with: .bool(true)) ?? json
+        json = json.replacing(path: "source_updated_at", with: .string(newUpdated)) ?? json
+        json = json.replacing(path: "source_version", with: .string(newVersion)) ?? json
+        let text = json.serialized()
+        let hash = Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
+        try db.cachedStatement(sql: """
+            UPDATE record SET normalized = ?, base = ?, raw = ?, content_hash = ?, deleted = 1,
+                source_updated_at = ?, source_version = ?, pulled_at = ?
+            WHERE collection = ? AND region = ? AND source_id = ?
+            """).execute(arguments: [text, text, raw, hash, newUpdated, newVersion, now,
+                                     collection.rawValue, region, sourceID])
+        if wasDeleted { counts.updated += 1 } else { counts.deleted += 1 }
+    }
+
+    private func quarantine(_ db: Database, region: String, collection: CollectionName, sourceID: String?,
+                            raw: String, reason: String, now: String) throws {
+        let qkey = sourceID ?? "sha256:" + SHA256.hash(data: Data(raw.utf8)).map { String(format: "%02x", $0) }.joined()
+        try db.cachedStatement(sql: """
+            INSERT INTO quarantine(region, collection, source_id, qkey, raw, reason, first_seen_at, last_seen_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(region, collection, qkey) DO UPDATE SET raw = excluded.raw, reason = excluded.reason,
+                last_seen_at = excluded.last_seen_at, resolved_at = NULL, resolution = NULL
+            """).execute(arguments: [region, collection.rawValue, sourceID, qkey, raw, reason, now, now])
+    }
+
+    /// The adapter's saved position of a stream (a collection's name, or a
+    /// feed's) in a region, or `nil` before the first page.
+    public func position(region: String, stream: String) throws(StoreError) -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT position FROM position WHERE region = ? AND collection = ?",
+                                arguments: [region, stream])
+        }
+    }
+
+    /// Calls `body` with each export line of `collection`, ordered by region
+    /// then source id as a string; only `region` (a code) when given.
+    public func export(_ collection: CollectionName, region: String? = nil,
+                       _ body: (String) throws -> Void) throws(StoreError) {
+        try read { db in
+            var sql = "SELECT normalized FROM record WHERE collection = ?"
+            var arguments: StatementArguments = [collection.rawValue]
+            if let region {
+                sql += " AND region = ?"
+                arguments += [region]
+            }
+            sql += " ORDER BY region, source_id"
+            let cursor = try String.fetchCursor(db, sql: sql, arguments: arguments)
+            while let line = try cursor.next() { try body(line) }
+        }
+    }
+
+    /// The normalized record, or `nil` when the store has none.
+    public func record(region: String, collection: CollectionName, sourceID: String) throws(StoreError) -> DopsyncModel.Record? {
+        let text: String? = try read { db in
+            try String.fetchOne(db, sql: "SELECT normalized FROM record WHERE collection = ? AND region = ? AND source_id = ?",
+                                arguments: [collection.rawValue, region, sourceID])
+        }
+        guard let text else { return nil }
+        do {
+            return try DopsyncModel.Record(json: try JSONParser.parse(text), collection: collection)
+        } catch {
+            throw StoreError("\(region) \(collection.rawValue) \(sourceID): stored record does not read back: \(error)")
+        }
+    }
+}

@@ -1,0 +1,202 @@
+internal import Foundation
+internal import GRDB
+public import DopsyncModel
+
+/// The gateway's local store: one SQLite database in WAL mode.
+///
+/// Invariants: every write that covers records also moves the position that
+/// covers them, in the same transaction, so a process killed at any moment
+/// leaves a store that the next sync continues from without loss or double
+/// counting. The schema only moves forward through named migrations.
+public final class Store: Sendable {
+    let writer: any DatabaseWriter
+    /// Where the database lives, or `nil` in memory.
+    public let path: String?
+
+    /// Opens (creating when missing) the store at `path` and migrates it.
+    ///
+    /// - Throws: `StoreError` when the file cannot be opened or migrated.
+    public init(path: String) throws(StoreError) {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            writer = pool
+            self.path = path
+            try Store.migrator.migrate(pool)
+        } catch {
+            throw StoreError("cannot open the store \(path): \(error)")
+        }
+    }
+
+    /// A fresh store in memory, for tests.
+    public static func inMemory() throws(StoreError) -> Store {
+        do {
+            let queue = try DatabaseQueue()
+            try migrator.migrate(queue)
+            return Store(writer: queue)
+        } catch {
+            throw StoreError("cannot create an in-memory store: \(error)")
+        }
+    }
+
+    private init(writer: any DatabaseWriter) {
+        self.writer = writer
+        self.path = nil
+    }
+
+    /// Runs `body` in one write transaction, mapping database errors.
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try writer.write(body)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError("store write failed: \(error)")
+        }
+    }
+
+    /// Runs `body` with a read-only snapshot, mapping database errors.
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try writer.read(body)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError("store read failed: \(error)")
+        }
+    }
+
+    /// The schema. Migrations are never edited once released; add new ones.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            // One row per (collection, region, source_id). `normalized` is the
+            // gateway's state of the record as exported; `base` the last state
+            // the region sent (the common base of a three-way merge); `raw` the
+            // record exactly as the region sent it last.
+            try db.execute(sql: """
+                CREATE TABLE record (
+                    collection TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    source_id TEXT NOT NULL,
+                    normalized TEXT NOT NULL,
+                    base TEXT NOT NULL,
+                    raw TEXT NOT NULL,
+                    content_hash BLOB NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    source_updated_at TEXT,
+                    source_version TEXT,
+                    pending_ref TEXT,
+                    first_seen_at TEXT NOT NULL,
+                    pulled_at TEXT NOT NULL,
+                    edited_at TEXT,
+                    PRIMARY KEY (collection, region, source_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX record_pending_ref ON record(region, pending_ref) WHERE pending_ref IS NOT NULL;
+
+                CREATE TABLE position (
+                    region TEXT NOT NULL,
+                    collection TEXT NOT NULL,
+                    position TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (region, collection)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE region_state (
+                    region TEXT PRIMARY KEY NOT NULL,
+                    last_pull_started_at TEXT,
+                    last_pull_ok_at TEXT,
+                    last_push_ok_at TEXT,
+                    last_error TEXT,
+                    last_error_at TEXT
+                );
+
+                CREATE TABLE quarantine (
+                    id INTEGER PRIMARY KEY,
+                    region TEXT NOT NULL,
+                    collection TEXT NOT NULL,
+                    source_id TEXT,
+                    qkey TEXT NOT NULL,
+                    raw TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    first_seen_at TEXT NOT NULL,
+                    last_seen_at TEXT NOT NULL,
+                    resolved_at TEXT,
+                    resolution TEXT,
+                    UNIQUE (region, collection, qkey)
+                );
+
+                -- Changes made at the gateway, waiting to be pushed. The
+                -- idempotency key is made once and reused on every retry.
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY,
+                    region TEXT NOT NULL,
+                    collection TEXT NOT NULL,
+                    source_id TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    fields TEXT NOT NULL,
+                    base_version TEXT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL,
+                    sent_at TEXT,
+                    done_at TEXT,
+                    last_error TEXT,
+                    result TEXT
+                );
+                CREATE INDEX outbox_pending ON outbox(region, state);
+
+                CREATE TABLE conflict (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    dedup_key TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    collection TEXT NOT NULL,
+                    source_id TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    detail TEXT NOT NULL DEFAULT '{}',
+                    opened_at TEXT NOT NULL,
+                    closed_at TEXT,
+                    close_reason TEXT
+                );
+                CREATE UNIQUE INDEX conflict_open ON conflict(kind, dedup_key) WHERE closed_at IS NULL;
+
+                -- Append-only: who did what, when and why.
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    operator TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    region TEXT,
+                    collection TEXT,
+                    source_id TEXT,
+                    conflict_id INTEGER,
+                    detail TEXT NOT NULL DEFAULT '{}',
+                    reason TEXT
+                );
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                """)
+        }
+        return m
+    }
+}
+
+/// A failure of the store, with what was being done.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The current time as the store writes it.
+func nowText() -> String {
+    Timestamp(seconds: Int64(Date().timeIntervalSince1970)).description
+}

@@ -1,0 +1,87 @@
+public import DopsyncModel
+internal import Foundation
+public import Transport
+
+/// OAuth2 client credentials (RFC 6749 §4.4): a token fetched when needed,
+/// renewed shortly before it expires and at once when the region says it is
+/// no longer valid; the failed call is then repeated once.
+public actor OAuthClientCredentials {
+    let client: RegionClient
+    let tokenURL: String
+    let clientID: String
+    let clientSecret: String
+    private var token: String?
+    private var expiresAt: ContinuousClock.Instant?
+    private let clock = ContinuousClock()
+
+    public init(client: RegionClient, tokenURL: String, clientID: String, clientSecret: String) {
+        self.client = client; self.tokenURL = tokenURL; self.clientID = clientID; self.clientSecret = clientSecret
+    }
+
+    /// A valid token, fetching a new one when there is none or it is about to expire.
+    func current() async throws(RegionError) -> String {
+        if let token, let expiresAt, clock.now < expiresAt { return token }
+        return try await renew()
+    }
+
+    /// Forgets `stale` (if still current) and fetches a new token.
+    func invalidate(_ stale: String) async throws(RegionError) -> String {
+        if token == stale { token = nil }
+        return try await current()
+    }
+
+    private func renew() async throws(RegionError) -> String {
+        let form = "grant_type=client_credentials&client_id=\(formEncode(clientID))&client_secret=\(formEncode(clientSecret))"
+        let request = HTTPRequest(method: "POST", url: tokenURL,
+                                  headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                                  body: Array(form.utf8))
+        let response = try await client.send(request, collection: nil)
+        guard response.status == 200 else {
+            let hint = response.status == 401 ? " (check client_id and the client secret)" : ""
+            throw RegionError(region: client.region, url: tokenURL,
+                              "token request refused: \(TransportError.httpStatus(response.status, url: tokenURL, body: response.body).detail)\(hint)")
+        }
+        guard let json = try? JSONParser.parse(response.body), case let .string(access)? = json["access_token"] else {
+            throw RegionError(region: client.region, url: tokenURL, "token answer has no access_token")
+        }
+        var lifetime = 300
+        if case let .number(n)? = json["expires_in"], let s = Int(n) { lifetime = s }
+        token = access
+        // Renew a little early so that a long page does not start on a dying token.
+        expiresAt = clock.now + .seconds(max(1, lifetime - min(30, lifetime / 10)))
+        return access
+    }
+
+    /// Sends `request` with the bearer token; on `401` gets a new token and
+    /// repeats the call once.
+    public func send(_ request: HTTPRequest, collection: CollectionName?) async throws(RegionError) -> HTTPResponse {
+        var token = try await current()
+        var response = try await client.send(authorized(request, token), collection: collection)
+        if response.status == 401 {
+            token = try await invalidate(token)
+            response = try await client.send(authorized(request, token), collection: collection)
+        }
+        return response
+    }
+
+    private func authorized(_ request: HTTPRequest, _ token: String) -> HTTPRequest {
+        var r = request
+        r.headers.append(("Authorization", "Bearer \(token)"))
+        return r
+    }
+}
+
+/// Percent-encodes a value for a form or query string (RFC 3986 unreserved kept).
+public func formEncode(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            out.unicodeScalars.append(Unicode.Scalar(b))
+        default:
+            out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+        }
+    }
+    return out
+}

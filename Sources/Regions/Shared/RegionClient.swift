@@ -1,0 +1,133 @@
+public import DopsyncModel
+internal import Foundation
+public import Transport
+
+/// The HTTP side every adapter shares: one libcurl client for the region, its
+/// documented request rate enforced on our side, and retries of what is worth
+/// retrying (connect errors, timeouts, cut-short bodies, 429 and 5xx), with
+/// exponential backoff and full jitter, honouring `Retry-After`.
+public final class RegionClient: Sendable {
+    public let region: String
+    let http: HTTPClient
+    let limiter: RateLimiter
+    let policy: RetryPolicy
+
+    /// - Parameters:
+    ///   - region: the region's name, for errors.
+    ///   - tls: extra CA and client certificate.
+    ///   - requestsPerSecond: the region's documented limit.
+    public init(region: String, tls: TLSOptions, requestsPerSecond: Int,
+                policy: RetryPolicy = .default) throws(RegionError) {
+        self.region = region
+        do {
+            http = try HTTPClient(configuration: HTTPClientConfiguration(tls: tls))
+        } catch {
+            throw RegionError(region: region, "cannot set up HTTPS: \(error)")
+        }
+        limiter = RateLimiter(perSecond: requestsPerSecond)
+        self.policy = policy
+    }
+
+    /// Sends `request`, retrying transport failures and the statuses that
+    /// mean "later" (429, 502, 503, 504, other 5xx unless `retryServerErrors`
+    /// is false), and returns the first other response.
+    ///
+    /// - Throws: `RegionError` naming the collection, URL and last cause when
+    ///   the retry budget is spent or the failure is not worth retrying.
+    public func send(_ request: HTTPRequest, collection: CollectionName?,
+                     retryServerErrors: Bool = true) async throws(RegionError) -> HTTPResponse {
+        var attempt = 0
+        var waited: Duration = .zero
+        while true {
+            attempt += 1
+            await limiter.acquire()
+            let cause: String
+            var retryAfter: Duration? = nil
+            do {
+                let response = try await http.execute(request)
+                let s = response.status
+                let retryable = s == 429 || s == 502 || s == 503 || s == 504 || (retryServerErrors && s >= 500)
+                if !retryable { return response }
+                cause = TransportError.httpStatus(s, url: request.url, body: response.body).description
+                if let header = response.header("retry-after"), let seconds = Int(header.trimmingCharacters(in: .whitespaces)) {
+                    retryAfter = .seconds(max(0, seconds))
+                }
+            } catch {
+                if error.kind == .cancelled { throw RegionError(region: region, collection: collection, url: request.url, "cancelled") }
+                guard error.isRetryable else {
+                    throw RegionError(region: region, collection: collection, url: request.url, error.description)
+                }
+                cause = error.description
+            }
+            guard attempt < policy.maxAttempts else {
+                throw RegionError(region: region, collection: collection, url: request.url,
+                                  "gave up after \(attempt) attempts: \(cause)")
+            }
+            let delay = retryAfter ?? policy.backoff(attempt: attempt)
+            guard waited + delay <= policy.maxTotalWait else {
+                throw RegionError(region: region, collection: collection, url: request.url,
+                                  "gave up: the region asks to wait \(delay) (\(cause))")
+            }
+            waited += delay
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                throw RegionError(region: region, collection: collection, url: request.url, "cancelled")
+            }
+        }
+    }
+}
+
+/// How hard a request is retried.
+public struct RetryPolicy: Sendable {
+    public var maxAttempts: Int
+    public var baseDelay: Duration
+    public var maxDelay: Duration
+    /// The most a request waits in all before its region's pass gives up.
+    public var maxTotalWait: Duration
+
+    public init(maxAttempts: Int, baseDelay: Duration, maxDelay: Duration, maxTotalWait: Duration) {
+        self.maxAttempts = maxAttempts; self.baseDelay = baseDelay; self.maxDelay = maxDelay
+        self.maxTotalWait = maxTotalWait
+    }
+
+    public static let `default` = RetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(100),
+                                              maxDelay: .seconds(5), maxTotalWait: .seconds(60))
+
+    /// Full jitter: a random delay between zero and the capped exponential step.
+    func backoff(attempt: Int) -> Duration {
+        let cap = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
+        let ms = cap / .milliseconds(1)
+        return .milliseconds(Int64.random(in: 0...max(1, Int64(ms))))
+    }
+}
+
+/// A token bucket: at most `perSecond` requests in any second, with no burst
+/// above that.
+actor RateLimiter {
+    let perSecond: Int
+    private var tokens: Double
+    private var last: ContinuousClock.Instant
+    private let clock = ContinuousClock()
+
+    init(perSecond: Int) {
+        self.perSecond = max(1, perSecond)
+        tokens = Double(self.perSecond)
+        last = clock.now
+    }
+
+    func acquire() async {
+        while true {
+            let now = clock.now
+            let elapsed = now - last
+            last = now
+            tokens = min(Double(perSecond), tokens + elapsed / .seconds(1) * Double(perSecond))
+            if tokens >= 1 {
+                tokens -= 1
+                return
+            }
+            let wait = (1 - tokens) / Double(perSecond)
+            try? await Task.sleep(for: .seconds(wait))
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import DopsyncCLI
+
+await Dopsync.runMain()

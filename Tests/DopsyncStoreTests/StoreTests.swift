@@ -1,0 +1,122 @@
+import DopsyncModel
+import DopsyncStore
+import Foundation
+import Testing
+
+func program(_ id: String, title: String = "Робототехника", version: Int = 1, region: String = "55") throws -> Record {
+    .program(Program(
+        meta: SourceMeta(region: region, sourceID: id, updatedAt: try Timestamp(iso: "2026-09-01T10:00:00Z"), version: String(version)),
+        title: title, description: "", provider: Provider(inn: "5504000000", ogrn: nil, name: "ООО", kind: .private),
+        direction: .technical, ageMin: 7, ageMax: 12, hoursTotal: 144, priceMonth: Kopecks(125_000), registry: .certified,
+        municipality: Municipality(oktmo: "52701000", name: nil), format: .offline, status: .published,
+        startsOn: nil, endsOn: nil))
+}
+
+func exported(_ store: Store, _ collection: CollectionName = .programs, region: String? = nil) throws -> [String] {
+    var lines: [String] = []
+    try store.export(collection, region: region) { lines.append($0) }
+    return lines
+}
+
+@Suite("The store keeps records, positions and quarantine together")
+struct StoreTests {
+    @Test func countsCreatedUpdatedUnchanged() throws {
+        let store = try Store.inMemory()
+        var c = try store.apply(region: "55", collection: .programs,
+                                items: [.upsert(try program("1"), raw: "{}"), .upsert(try program("2"), raw: "{}")], position: "p1")
+        #expect(c.created == 2 && c.fetched == 2)
+        c = try store.apply(region: "55", collection: .programs,
+                            items: [.upsert(try program("1"), raw: "{}"), .upsert(try program("2", title: "Шахматы", version: 2), raw: "{}")],
+                            position: "p2")
+        #expect(c.unchanged == 1 && c.updated == 1 && c.created == 0)
+        #expect(try store.position(region: "55", stream: "programs") == "p2")
+        let lines = try exported(store)
+        #expect(lines.count == 2)
+        #expect(lines[1].contains(#""title":"Шахматы""#))
+    }
+
+    @Test func exportIsOrderedByRegionThenSourceIDAsText() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "55", collection: .programs,
+                            items: ["9", "10", "100"].map { .upsert(try! program($0), raw: "{}") }, position: nil)
+        _ = try store.apply(region: "47", collection: .programs, items: [.upsert(try program("5", region: "47"), raw: "{}")], position: nil)
+        let ids = try exported(store).map { try JSONParser.parse($0)["source_id"]! }
+        #expect(ids == [.string("5"), .string("10"), .string("100"), .string("9")])
+        #expect(try exported(store, region: "47").count == 1)
+    }
+
+    @Test func deletionKeepsTheLastFields() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "55", collection: .programs, items: [.upsert(try program("1"), raw: "{}")], position: nil)
+        let c = try store.apply(region: "55", collection: .programs, items: [
+            .delete(sourceID: "1", updatedAt: try Timestamp(iso: "2026-10-05T05:00:00Z"), version: "4", raw: "{}"),
+            .delete(sourceID: "2", updatedAt: nil, version: "1", raw: "{}"),
+        ], position: nil)
+        #expect(c.deleted == 1 && c.unchanged == 1)
+        let lines = try exported(store)
+        #expect(lines.count == 1)
+        let json = try JSONParser.parse(lines[0])
+        #expect(json["deleted"] == .bool(true))
+        #expect(json["source_version"] == .string("4"))
+        #expect(json["source_updated_at"] == .string("2026-10-05T05:00:00Z"))
+        #expect(json["title"] == .string("Робототехника"))
+    }
+
+    @Test func quarantineIsKeptOnceAndClearedByAGoodVersion() throws {
+        let store = try Store.inMemory()
+        for _ in 0..<2 {
+            let c = try store.apply(region: "55", collection: .programs,
+                                    items: [.quarantine(sourceID: "7", raw: #"{"id":7}"#, reason: "title: is missing")], position: nil)
+            #expect(c.quarantined == 1)
+        }
+        let entries = try store.quarantined()
+        #expect(entries.count == 1)
+        #expect(entries[0].raw == #"{"id":7}"# && entries[0].reason == "title: is missing")
+        _ = try store.apply(region: "55", collection: .programs, items: [.upsert(try program("7"), raw: "{}")], position: nil)
+        #expect(try store.quarantined().isEmpty)
+    }
+
+    @Test func aBadVersionNeverReplacesAGoodRecord() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "55", collection: .programs, items: [.upsert(try program("7"), raw: "{}")], position: nil)
+        _ = try store.apply(region: "55", collection: .programs,
+                            items: [.quarantine(sourceID: "7", raw: "{}", reason: "bad")], position: nil)
+        #expect(try exported(store).count == 1)
+        #expect(try store.quarantined().count == 1)
+    }
+
+    @Test func positionsBelongToTheirStream() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "24", collection: .programs, items: [], stream: "feed", position: "1042")
+        #expect(try store.position(region: "24", stream: "feed") == "1042")
+        #expect(try store.position(region: "24", stream: "programs") == nil)
+    }
+
+    @Test func storeFileSurvivesReopening() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dopsync-\(UUID().uuidString).sqlite").path
+        do {
+            let store = try Store(path: path)
+            _ = try store.apply(region: "55", collection: .programs, items: [.upsert(try program("1"), raw: "{}")], position: "p")
+        }
+        let again = try Store(path: path)
+        #expect(try exported(again).count == 1)
+        #expect(try again.position(region: "55", stream: "programs") == "p")
+    }
+
+    @Test func recordsReadBack() throws {
+        let store = try Store.inMemory()
+        let p = try program("1")
+        _ = try store.apply(region: "55", collection: .programs, items: [.upsert(p, raw: "{}")], position: nil)
+        #expect(try store.record(region: "55", collection: .programs, sourceID: "1") == p)
+    }
+
+    @Test func linkKeyIsCreatedPrivate() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dopsync-\(UUID().uuidString).key").path
+        let key = try LinkKey.loadOrCreate(path: path)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let again = try LinkKey.loadOrCreate(path: path)
+        #expect(key.link(snilsDigits: "11223344595") == again.link(snilsDigits: "11223344595"))
+        #expect(!key.link(snilsDigits: "11223344595").contains("11223344595"))
+    }
+}
