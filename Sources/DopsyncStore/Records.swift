@@ -30,18 +30,21 @@ extension Store {
     ///   - stream: the position's name (the collection's name by default; a
     ///     feed that carries several collections has its own).
     ///   - position: the adapter's position after this page, or `nil` to leave it.
+    ///   - sweep: the complete walk this page belongs to, when deletions are
+    ///     told by absence.
     /// - Returns: what the page did.
     public func apply(region: String, collection: CollectionName, items: [PageItem],
-                      stream: String? = nil, position: String?) throws(StoreError) -> ApplyCounts {
+                      stream: String? = nil, position: String?,
+                      sweep: SweepStep? = nil) throws(StoreError) -> ApplyCounts {
         try write { db in
             let now = nowText()
             var counts = ApplyCounts()
             counts.fetched = items.count
             for item in items {
                 switch item {
-                case let .upsert(record, raw):
+                case let .upsert(record, raw, certificateRef):
                     try upsert(db, region: region, collection: collection, record: record, raw: raw,
-                               now: now, counts: &counts)
+                               certificateRef: certificateRef, now: now, counts: &counts)
                 case let .delete(sourceID, updatedAt, version, raw):
                     try markDeleted(db, region: region, collection: collection, sourceID: sourceID,
                                     updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts)
@@ -50,6 +53,10 @@ extension Store {
                                    raw: raw, reason: reason, now: now)
                     counts.quarantined += 1
                 }
+            }
+            if let sweep {
+                try self.sweep(db, region: region, collection: collection, items: items, step: sweep,
+                               now: now, counts: &counts)
             }
             if let position {
                 try db.execute(sql: """
@@ -63,9 +70,16 @@ extension Store {
     }
 
     private func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,
-                        now: String, counts: inout ApplyCounts) throws {
+                        certificateRef: String?, now: String, counts: inout ApplyCounts) throws {
+        var record = record
+        var pendingRef: String? = nil
+        if let certificateRef, case var .contract(contract) = record {
+            contract.certificateNumber = try certificateNumber(db, region: region, sourceID: certificateRef)
+            if contract.certificateNumber == nil { pendingRef = certificateRef }
+            record = .contract(contract)
+        }
         let text = record.json.serialized()
-        let hash = Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
+        let hash = contentHash(text)
         let meta = record.meta
         let existing = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT content_hash, deleted FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
@@ -79,19 +93,23 @@ extension Store {
             let wasDeleted: Bool = existing["deleted"]
             try db.cachedStatement(sql: """
                 UPDATE record SET normalized = ?, base = ?, raw = ?, content_hash = ?, deleted = ?,
-                    source_updated_at = ?, source_version = ?, pulled_at = ?
+                    source_updated_at = ?, source_version = ?, pulled_at = ?, pending_ref = ?
                 WHERE collection = ? AND region = ? AND source_id = ?
                 """).execute(arguments: [text, text, raw, hash, meta.deleted, meta.updatedAt?.description,
-                                         meta.version, now, collection.rawValue, region, meta.sourceID])
+                                         meta.version, now, pendingRef, collection.rawValue, region, meta.sourceID])
             if meta.deleted && !wasDeleted { counts.deleted += 1 } else { counts.updated += 1 }
         } else {
             try db.cachedStatement(sql: """
                 INSERT INTO record(collection, region, source_id, normalized, base, raw, content_hash, deleted,
-                    source_updated_at, source_version, first_seen_at, pulled_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, text, raw, hash,
-                                         meta.deleted, meta.updatedAt?.description, meta.version, now, now])
+                                         meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef])
             if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
+        }
+        if case let .certificate(certificate) = record {
+            try resolvePendingContracts(db, region: region, certificateSourceID: meta.sourceID,
+                                        number: certificate.number)
         }
         // A good version of a record clears its quarantine entry.
         try db.cachedStatement(sql: """
@@ -100,8 +118,65 @@ extension Store {
             """).execute(arguments: [now, region, collection.rawValue, meta.sourceID])
     }
 
+    /// The number of the certificate with `sourceID` in `region`, if held.
+    private func certificateNumber(_ db: Database, region: String, sourceID: String) throws -> String? {
+        guard let text = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT normalized FROM record WHERE collection = 'certificates' AND region = ? AND source_id = ?"),
+            arguments: [region, sourceID]) else { return nil }
+        if case let .string(number)? = try JSONParser.parse(text)["number"] { return number }
+        return nil
+    }
+
+    /// Fills `certificate_number` of the contracts that waited for this certificate.
+    private func resolvePendingContracts(_ db: Database, region: String, certificateSourceID: String,
+                                         number: String) throws {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT source_id, normalized, base FROM record WHERE region = ? AND pending_ref = ? AND collection = 'contracts'"),
+            arguments: [region, certificateSourceID])
+        for row in rows {
+            func fill(_ text: String) throws -> String {
+                let json = try JSONParser.parse(text)
+                return (json.replacing(path: "certificate_number", with: .string(number)) ?? json).serialized()
+            }
+            let normalized = try fill(row["normalized"]), base = try fill(row["base"])
+            try db.cachedStatement(sql: """
+                UPDATE record SET normalized = ?, base = ?, content_hash = ?, pending_ref = NULL
+                WHERE collection = 'contracts' AND region = ? AND source_id = ?
+                """).execute(arguments: [normalized, base, contentHash(base), region, row["source_id"] as String])
+        }
+    }
+
+    /// Marks the page's records as seen by the walk and, on its last page,
+    /// deletes the live records the walk did not list.
+    private func sweep(_ db: Database, region: String, collection: CollectionName, items: [PageItem],
+                       step: SweepStep, now: String, counts: inout ApplyCounts) throws {
+        let walk: String
+        switch step {
+        case let .mark(w), let .finish(w): walk = w
+        }
+        let stamp = try db.cachedStatement(sql: "UPDATE record SET seen_walk = ? WHERE collection = ? AND region = ? AND source_id = ?")
+        for item in items {
+            let id: String?
+            switch item {
+            case let .upsert(record, _, _): id = record.meta.sourceID
+            case let .delete(sourceID, _, _, _): id = sourceID
+            case let .quarantine(sourceID, _, _): id = sourceID
+            }
+            if let id { try stamp.execute(arguments: [walk, collection.rawValue, region, id]) }
+        }
+        guard case .finish = step else { return }
+        let absent = try String.fetchAll(db, sql: """
+            SELECT source_id FROM record WHERE collection = ? AND region = ? AND deleted = 0
+                AND (seen_walk IS NULL OR seen_walk <> ?)
+            """, arguments: [collection.rawValue, region, walk])
+        for id in absent {
+            try markDeleted(db, region: region, collection: collection, sourceID: id, updatedAt: nil, version: nil,
+                            raw: nil, now: now, counts: &counts)
+        }
+    }
+
     private func markDeleted(_ db: Database, region: String, collection: CollectionName, sourceID: String,
-                             updatedAt: Timestamp?, version: String?, raw: String, now: String,
+                             updatedAt: Timestamp?, version: String?, raw: String?, now: String,
                              counts: inout ApplyCounts) throws {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT normalized, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
@@ -124,12 +199,11 @@ extension Store {
         json = json.replacing(path: "source_updated_at", with: .string(newUpdated)) ?? json
         json = json.replacing(path: "source_version", with: .string(newVersion)) ?? json
         let text = json.serialized()
-        let hash = Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
         try db.cachedStatement(sql: """
-            UPDATE record SET normalized = ?, base = ?, raw = ?, content_hash = ?, deleted = 1,
+            UPDATE record SET normalized = ?, base = ?, raw = coalesce(?, raw), content_hash = ?, deleted = 1,
                 source_updated_at = ?, source_version = ?, pulled_at = ?
             WHERE collection = ? AND region = ? AND source_id = ?
-            """).execute(arguments: [text, text, raw, hash, newUpdated, newVersion, now,
+            """).execute(arguments: [text, text, raw, contentHash(text), newUpdated, newVersion, now,
                                      collection.rawValue, region, sourceID])
         if wasDeleted { counts.updated += 1 } else { counts.deleted += 1 }
     }
@@ -143,6 +217,11 @@ extension Store {
             ON CONFLICT(region, collection, qkey) DO UPDATE SET raw = excluded.raw, reason = excluded.reason,
                 last_seen_at = excluded.last_seen_at, resolved_at = NULL, resolution = NULL
             """).execute(arguments: [region, collection.rawValue, sourceID, qkey, raw, reason, now, now])
+    }
+
+    /// The hash that tells a real change from a re-read.
+    private func contentHash(_ text: String) -> Data {
+        Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
     }
 
     /// The adapter's saved position of a stream (a collection's name, or a

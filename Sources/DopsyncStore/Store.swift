@@ -91,6 +91,7 @@ public final class Store: Sendable {
                     source_updated_at TEXT,
                     source_version TEXT,
                     pending_ref TEXT,
+                    seen_walk TEXT,
                     first_seen_at TEXT NOT NULL,
                     pulled_at TEXT NOT NULL,
                     edited_at TEXT,

@@ -38,10 +38,20 @@ public struct RegionDescriptor: Sendable {
 public protocol PullSink: Sendable {
     /// The saved position of a stream (a collection, or a feed), or `nil`.
     func position(_ stream: String) async throws -> String?
-    /// Stores `items` of `collection` and sets the stream's position, atomically.
-    func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?) async throws
+    /// Stores `items` of `collection` and sets the stream's position, atomically;
+    /// `sweep` names the complete walk the page belongs to where deletions are
+    /// told by absence.
+    func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?,
+                sweep: SweepStep?) async throws
     /// Tells how many records a walk of `collection` expects, when the region says.
     func expect(_ collection: CollectionName, total: Int?) async
+}
+
+extension PullSink {
+    /// Stores a page and sets the stream's position, atomically.
+    public func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?) async throws {
+        try await commit(collection, items: items, stream: stream, position: position, sweep: nil)
+    }
 }
 
 /// A regional system's API, adapted to the normalized model.

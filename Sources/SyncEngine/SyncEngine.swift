@@ -100,9 +100,10 @@ final class StoreSink: PullSink {
         try store.position(region: descriptor.code, stream: stream)
     }
 
-    func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?) async throws {
+    func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?,
+                sweep: SweepStep?) async throws {
         let applied = try store.apply(region: descriptor.code, collection: collection, items: items,
-                                      stream: stream, position: position)
+                                      stream: stream, position: position, sweep: sweep)
         let total = counts.withLock { c in
             c[collection, default: ApplyCounts()] += applied
             return c[collection]!

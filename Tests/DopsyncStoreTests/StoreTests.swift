@@ -119,4 +119,60 @@ struct StoreTests {
         #expect(key.link(snilsDigits: "11223344595") == again.link(snilsDigits: "11223344595"))
         #expect(!key.link(snilsDigits: "11223344595").contains("11223344595"))
     }
+
+    func contract(_ id: String, certificate: String? = nil) throws -> Record {
+        .contract(Contract(
+            meta: SourceMeta(region: "47", sourceID: id, updatedAt: try Timestamp(iso: "2026-09-01T10:00:00Z"), version: "1"),
+            certificateNumber: certificate, programSourceID: "1", startsOn: try LocalDate(iso: "2026-09-01"),
+            endsOn: try LocalDate(iso: "2027-05-31"), priceMonth: Kopecks(100_000), status: .active))
+    }
+
+    func certificate(_ id: String, number: String) throws -> Record {
+        .certificate(Certificate(
+            meta: SourceMeta(region: "47", sourceID: id, updatedAt: try Timestamp(iso: "2026-09-01T10:00:00Z"), version: "1"),
+            number: number, type: .financing,
+            child: Child(sourceID: "c1", lastName: "Иванова", firstName: "Мария", middleName: nil,
+                         birthDate: try LocalDate(iso: "2015-03-14"), snils: nil),
+            nominal: Kopecks(2_400_000), balance: Kopecks(2_400_000), year: 2026, status: .active,
+            municipality: Municipality(oktmo: "41601000", name: nil), issuedAt: nil))
+    }
+
+    @Test func aContractSeenBeforeItsCertificateWaitsForIt() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "47", collection: .contracts,
+                            items: [.upsert(try contract("9"), raw: "{}", certificateRef: "31")], position: nil)
+        #expect(try exported(store, .contracts)[0].contains(#""certificate_number":null"#))
+        _ = try store.apply(region: "47", collection: .certificates,
+                            items: [.upsert(try certificate("31", number: "4700000031"), raw: "{}")], position: nil)
+        #expect(try exported(store, .contracts)[0].contains(#""certificate_number":"4700000031""#))
+        // Read again, the same contract is unchanged, and a new one resolves at once.
+        let c = try store.apply(region: "47", collection: .contracts, items: [
+            .upsert(try contract("9"), raw: "{}", certificateRef: "31"),
+            .upsert(try contract("10"), raw: "{}", certificateRef: "31"),
+        ], position: nil)
+        #expect(c.unchanged == 1 && c.created == 1)
+        #expect(try exported(store, .contracts)[0].contains(#""certificate_number":"4700000031""#))
+    }
+
+    @Test func aCompleteWalkDeletesWhatItNoLongerLists() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "55", collection: .programs,
+                            items: ["1", "2", "3"].map { .upsert(try! program($0), raw: "{}") }, position: nil)
+        // A walk that never finishes deletes nothing.
+        _ = try store.apply(region: "55", collection: .programs, items: [.upsert(try program("1"), raw: "{}")],
+                            position: nil, sweep: .mark(walk: "w1"))
+        #expect(try exported(store).allSatisfy { $0.contains(#""deleted":false"#) })
+        // A complete one deletes the records it did not list, keeping their fields;
+        // a listed record that was quarantined is not absent.
+        _ = try store.apply(region: "55", collection: .programs, items: [.upsert(try program("1"), raw: "{}")],
+                            position: nil, sweep: .mark(walk: "w2"))
+        let c = try store.apply(region: "55", collection: .programs,
+                                items: [.quarantine(sourceID: "3", raw: "{}", reason: "bad")],
+                                position: nil, sweep: .finish(walk: "w2"))
+        #expect(c.deleted == 1)
+        let lines = try exported(store)
+        #expect(lines[0].contains(#""deleted":false"#))
+        #expect(lines[1].contains(#""deleted":true"#) && lines[1].contains(#""source_version":"1""#))
+        #expect(lines[2].contains(#""deleted":false"#))
+    }
 }

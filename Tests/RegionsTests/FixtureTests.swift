@@ -17,7 +17,7 @@ struct FixtureTests {
         let adapter = try #require(adapterType(named: fixture.region))
         let item = adapter.decode(raw: fixture.wire, collection: fixture.collection)
         switch (item, fixture.expectation) {
-        case let (.upsert(record, _), .record(expected)):
+        case let (.upsert(record, _, _), .record(expected)):
             #expect(record.json.serialized() == expected.serialized())
             #expect(record.collection == fixture.collection)
         case let (.delete(id, updatedAt, version, _), .delete(expectedID, expectedUpdated, expectedVersion)):
