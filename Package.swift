@@ -79,6 +79,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Reporting",
+            dependencies: ["DopsyncModel", "DopsyncStore"]
+        ),
+        .target(
             name: "Simulator",
             dependencies: [
                 "DopsyncModel",
@@ -101,6 +105,7 @@ let package = Package(
                 "Transport",
                 "Regions",
                 "SyncEngine",
+                "Reporting",
                 "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,6 +140,7 @@ let package = Package(
             name: "SyncEngineTests",
             dependencies: ["SyncEngine", "DopsyncStore", "Regions", "Simulator", "DopsyncTesting"]
         ),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DopsyncStore", "DopsyncModel"]),
         .testTarget(name: "DopsyncTests", dependencies: ["DopsyncCLI", "DopsyncTesting"]),
     ]
 )
