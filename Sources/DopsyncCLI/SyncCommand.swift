@@ -34,8 +34,9 @@ struct SyncCommand: AsyncParsableCommand {
             }
             selected = selected.filter { region.contains($0.name) }
         }
+        let link: LinkKey
         do {
-            _ = try LinkKey.loadOrCreate(path: context.configuration.keyFilePath)
+            link = try LinkKey.loadOrCreate(path: context.configuration.keyFilePath)
         } catch {
             printError("\(error)")
             throw ExitCode(2)
@@ -51,16 +52,16 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         let progress = StderrProgress(terminal: isatty(STDERR_FILENO) == 1)
-        let engine = SyncEngine(store: context.store, regions: adapters, progress: progress)
+        let engine = SyncEngine(store: context.store, link: link, regions: adapters, progress: progress)
         let report = await engine.run(full: full)
         var out = StdoutWriter()
         for s in report.summaries {
             let c = s.counts
             out.line("\(s.region) \(s.collection.rawValue): fetched \(c.fetched), created \(c.created), updated \(c.updated), deleted \(c.deleted), unchanged \(c.unchanged), quarantined \(c.quarantined), conflicts opened \(c.conflictsOpened)")
         }
-        for settings in selected {
-            if let failure = report.failures[settings.name] {
-                out.line("\(settings.name): FAILED: \(failure)")
+        for name in selected.map(\.name) + ["checks"] {
+            if let failure = report.failures[name] {
+                out.line("\(name): FAILED: \(failure)")
             }
         }
         out.flush()

@@ -39,7 +39,8 @@ public struct GatewayUnderTest: Sendable {
             let type = adapterType(named: settings.name)!
             adapters.append((settings, try type.init(settings: settings)))
         }
-        return await SyncEngine(store: store, regions: adapters, progress: SilentProgress()).run(full: full)
+        let link = try LinkKey.loadOrCreate(path: configuration.keyFilePath)
+        return await SyncEngine(store: store, link: link, regions: adapters, progress: SilentProgress()).run(full: full)
     }
 
     /// The export lines of a collection, as `dopsync export` prints them.

@@ -27,15 +27,18 @@ public struct SyncReport: Sendable {
 /// one region failing never stops or rolls back another.
 public struct SyncEngine: Sendable {
     let store: Store
+    let link: LinkKey
     let regions: [(settings: RegionSettings, adapter: any RegionAdapter)]
     let progress: any ProgressReporting
 
     /// - Parameters:
+    ///   - link: the key that links children across regions by СНИЛС.
     ///   - regions: the regions to sync, each with its adapter.
     ///   - progress: where live progress goes.
-    public init(store: Store, regions: [(settings: RegionSettings, adapter: any RegionAdapter)],
+    public init(store: Store, link: LinkKey, regions: [(settings: RegionSettings, adapter: any RegionAdapter)],
                 progress: any ProgressReporting) {
         self.store = store
+        self.link = link
         self.regions = regions
         self.progress = progress
     }
@@ -55,9 +58,29 @@ public struct SyncEngine: Sendable {
             return results.sorted { $0.0 < $1.0 }
         }
         var report = SyncReport(summaries: [], failures: [:])
+        var complete = Set<String>()
         for (index, summaries, failure) in results {
             report.summaries += summaries
-            if let failure { report.failures[regions[index].settings.name] = failure }
+            let adapter = regions[index].adapter
+            if let failure {
+                report.failures[regions[index].settings.name] = failure
+            } else {
+                complete.insert(type(of: adapter).descriptor.code)
+            }
+        }
+        // The checks across records run once the pulls are in, and count
+        // the conflicts they open against the record's region and collection.
+        do {
+            let held = Set(regionAdaptersCodes)
+            let opened = try DomainChecks.run(store: store, link: link, complete: complete, held: held)
+            for conflict in opened {
+                guard let name = regionAdapters.first(where: { $0.descriptor.code == conflict.region })?.descriptor.name,
+                      let i = report.summaries.firstIndex(where: { $0.region == name && $0.collection == conflict.collection })
+                else { continue }
+                report.summaries[i].counts.conflictsOpened += 1
+            }
+        } catch {
+            report.failures["checks"] = "the checks across records failed: \(error)"
         }
         return report
     }
@@ -81,6 +104,9 @@ public struct SyncEngine: Sendable {
         return (sink.summaries(), failure)
     }
 }
+
+/// Every known region code.
+var regionAdaptersCodes: [String] { regionAdapters.map { $0.descriptor.code } }
 
 /// The store seen through the adapters' `PullSink`: positions by stream, and
 /// pages committed together with their position.
