@@ -1,12 +1,13 @@
 internal import ArgumentParser
 internal import DopsyncModel
 internal import DopsyncStore
+internal import Regions
 
 struct QuarantineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarantine",
         abstract: "Records that could not be taken, with their raw text and why.",
-        subcommands: [List.self, Show.self])
+        subcommands: [List.self, Show.self, Retry.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the quarantined records.")
@@ -47,6 +48,37 @@ struct QuarantineCommand: ParsableCommand {
             out.line("reason:      \(e.reason)")
             out.line("raw:")
             out.line(e.raw)
+            out.flush()
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode quarantined records again from their raw text (after a fix of the gateway) and take those that now pass.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Entry ids; all open entries when none is given.")
+        var ids: [Int64] = []
+
+        func run() throws {
+            let context = try Context.open(global)
+            let entries = try ids.isEmpty ? context.store.quarantined() : ids.compactMap { try context.store.quarantineEntry(id: $0) }
+            var taken = 0
+            var out = StdoutWriter()
+            for e in entries {
+                guard let adapter = regionAdapters.first(where: { $0.descriptor.code == e.region }) else { continue }
+                switch adapter.decode(raw: e.raw, collection: e.collection) {
+                case let .quarantine(_, _, reason):
+                    try context.store.requarantine(id: e.id, reason: reason)
+                    out.line("\(e.id): still quarantined: \(reason)")
+                case let item:
+                    // Taken without moving any position: the next sync goes on as before.
+                    _ = try context.store.apply(region: e.region, collection: e.collection, items: [item], position: nil)
+                    try context.store.resolveQuarantine(id: e.id, resolution: "taken on retry")
+                    taken += 1
+                    out.line("\(e.id): taken")
+                }
+            }
+            out.line("\(taken) of \(entries.count) taken")
             out.flush()
         }
     }

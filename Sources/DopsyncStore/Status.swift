@@ -116,3 +116,21 @@ extension QuarantineEntry {
         firstSeenAt = row["first_seen_at"]; lastSeenAt = row["last_seen_at"]
     }
 }
+
+extension Store {
+    /// Marks a quarantine entry resolved (its record was taken after a retry).
+    public func resolveQuarantine(id: Int64, resolution: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE id = ?",
+                           arguments: [nowText(), resolution, id])
+        }
+    }
+
+    /// Notes a retry that still failed, with the new reason.
+    public func requarantine(id: Int64, reason: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE quarantine SET reason = ?, last_seen_at = ? WHERE id = ?",
+                           arguments: [reason, nowText(), id])
+        }
+    }
+}

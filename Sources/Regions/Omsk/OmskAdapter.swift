@@ -81,7 +81,9 @@ public struct OmskAdapter: RegionAdapter {
             position.walkFull = full
         }
         var reportedTotal = false
+        var pageNumber = 0
         while true {
+            pageNumber += 1
             var query = "limit=\(Self.descriptor.pageSize)"
             if let since = position.walkSince { query += "&updated_since=\(formEncode(since))" }
             if let cursor = position.cursor { query += "&cursor=\(formEncode(cursor))" }
@@ -114,7 +116,7 @@ public struct OmskAdapter: RegionAdapter {
             for (index, item) in page.items.enumerated() {
                 let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
                 if case let .quarantine(id, raw, reason) = decoded {
-                    let place = "page record \(index + 1)"
+                    let place = "page \(pageNumber) record \(index + 1)"
                     items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)"))
                 } else {
                     items.append(decoded)
