@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libcurl, seen only by Transport.
@@ -88,6 +89,7 @@ let package = Package(
                 "DopsyncModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -141,7 +143,7 @@ let package = Package(
             dependencies: ["SyncEngine", "DopsyncStore", "Regions", "Simulator", "DopsyncTesting"]
         ),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DopsyncStore", "DopsyncModel"]),
-        .testTarget(name: "DopsyncTests", dependencies: ["DopsyncCLI", "DopsyncTesting"]),
+        .testTarget(name: "DopsyncTests", dependencies: ["DopsyncCLI", "DopsyncTesting", "Simulator", "DopsyncModel"]),
     ]
 )
 

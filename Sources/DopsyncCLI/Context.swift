@@ -1,6 +1,6 @@
-internal import ArgumentParser
+public import ArgumentParser
 internal import DopsyncConfig
-internal import DopsyncModel
+public import DopsyncModel
 internal import DopsyncStore
 internal import Regions
 

@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import DopsyncConfig
 internal import DopsyncModel
 internal import DopsyncStore
 internal import Reporting

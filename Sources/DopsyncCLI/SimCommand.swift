@@ -53,7 +53,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         print("configuration: \(simulator.configPath)")
         print("CA: \(simulator.caPath)")
-        fflush(stdout)
+        fflush(nil)
         let signals = [SIGINT, SIGTERM].map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)

@@ -1,6 +1,7 @@
 internal import ArgumentParser
 internal import DopsyncModel
 internal import DopsyncStore
+internal import Foundation
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,6 @@
 public import Foundation
+internal import Dispatch
+internal import Synchronization
 
 /// The built `dopsync` binary, run as a user runs it.
 public enum DopsyncBinary {
@@ -27,12 +29,28 @@ public enum DopsyncBinary {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        // The pipes are drained and the exit awaited on threads of their own:
+        // blocking reads on Swift's cooperative pool (two threads on a
+        // two-core machine) would starve an in-process simulator that the
+        // child talks to, and both would wait for ever.
+        let finished = DispatchGroup()
+        let drained = Mutex<(out: Data, err: Data)>((Data(), Data()))
         try process.run()
-        // Read both pipes while the process runs so that neither fills up.
-        async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
-        let (o, e) = await (stdout, stderr)
-        process.waitUntilExit()
+        DispatchQueue.global().async(group: finished) {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            drained.withLock { $0.out = data }
+        }
+        DispatchQueue.global().async(group: finished) {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            drained.withLock { $0.err = data }
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            finished.notify(queue: .global()) {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        let (o, e) = drained.withLock { $0 }
         return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                       stderr: String(decoding: e, as: UTF8.self))
     }

@@ -1,7 +1,7 @@
 public import DopsyncConfig
 public import DopsyncModel
 public import DopsyncStore
-internal import Foundation
+public import Foundation
 internal import Regions
 public import Simulator
 public import SyncEngine

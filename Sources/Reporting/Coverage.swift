@@ -101,7 +101,7 @@ public struct CoverageReport: Sendable, Equatable {
         try forEach(store, .charges) { record in
             guard case let .charge(c) = record, index[c.meta.region] != nil, c.month <= lastMonth else { return }
             let sums = charges[c.meta.region, default: [:]][c.month] ?? (0, 0)
-            charges[c.meta.region]![c.month] = (sums.0 + c.certificatePart.value, sums.1 + c.parentPart.value)
+            charges[c.meta.region, default: [:]][c.month] = (sums.0 + c.certificatePart.value, sums.1 + c.parentPart.value)
         }
 
         for i in report.regions.indices {

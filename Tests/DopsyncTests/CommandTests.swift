@@ -1,5 +1,6 @@
 import DopsyncModel
 import DopsyncTesting
+import Simulator
 import Foundation
 import Testing
 

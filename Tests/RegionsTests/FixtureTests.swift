@@ -2,7 +2,7 @@ import DopsyncModel
 import DopsyncTesting
 import Foundation
 import Regions
-import Testing
+public import Testing
 
 /// Every fixture of every region decodes into the expected normalized record,
 /// deletion, or quarantine reason.

@@ -47,7 +47,7 @@ public struct OmskMapping: Sendable {
             }
             return .upsert(record, raw: raw)
         } catch {
-            return .quarantine(sourceID: id, raw: raw, reason: error.description)
+            return .quarantine(sourceID: id, raw: raw, reason: "\(error)")
         }
     }
 

@@ -1,0 +1,39 @@
+public import DopsyncModel
+
+/// A simulated regional system: its identity, how it names records, and its
+/// HTTP API as a pure function of a request. One folder per region
+/// (`Omsk/`…) and one line in `SimulatorOptions.regionAPIs`.
+protocol RegionAPI: Sendable {
+    /// The region's name as in the configuration (`omsk`).
+    static var name: String { get }
+    /// The region's code (`"55"`).
+    static var code: String { get }
+    /// How its records are named.
+    static var ids: IDScheme { get }
+    /// The path its base URL ends with (`/navigator`), or "".
+    static var basePath: String { get }
+    /// Whether clients must present a certificate (mutual TLS).
+    static var requiresClientCertificate: Bool { get }
+
+    /// The meta the gateway's export must show for an entry.
+    static func expectedMeta(_ entry: SimEntry) -> SourceMeta
+
+    init(data: RegionData, options: SimulatorOptions)
+
+    /// Answers one request.
+    func respond(to request: SimRequest) async -> SimResponse
+
+    /// The region's section of the gateway's configuration, and the files
+    /// (name → content) it names, written beside it.
+    func configuration(baseURL: String) -> (yaml: [String], files: [String: String])
+}
+
+extension RegionAPI {
+    static var requiresClientCertificate: Bool { false }
+
+    /// Region, id, updatedAt, version and deletion of the entry as they stand.
+    static func expectedMeta(_ entry: SimEntry) -> SourceMeta {
+        SourceMeta(region: code, sourceID: entry.sourceID, updatedAt: entry.updatedAt,
+                   version: entry.record.collection == .charges ? nil : String(entry.version), deleted: entry.deleted)
+    }
+}

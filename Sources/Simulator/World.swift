@@ -1,0 +1,387 @@
+public import DopsyncModel
+internal import Foundation
+internal import Synchronization
+
+/// A deliberate flaw in a generated record, rendered by each region in its
+/// own wire form; such records must be quarantined by the gateway.
+public enum Defect: Sendable, Equatable {
+    /// A СНИЛС whose checksum fails (certificates).
+    case badSnils
+    /// Money with three decimals (programs).
+    case threeDecimals
+    /// An enumeration code the page does not list (contracts).
+    case unknownCode
+    /// A date in the wrong form (charges).
+    case wrongDateForm
+}
+
+/// One record of a simulated region with its wire state.
+public struct SimEntry: Sendable {
+    /// The record's normalized content (its meta holds region and source id).
+    public var record: Record
+    public var updatedAt: Timestamp
+    /// Grows by one on each change, from 1.
+    public var version: Int
+    public var deleted: Bool
+    public var defect: Defect?
+    /// Order among records of the same second (ids compared as the region orders them).
+    public var sortKey: String
+    /// Whether the latest state was last served from a snapshot (Krasnoyarsk).
+    public var lastServedBySnapshot = false
+    /// Where the entry's live slot is in the collection's order.
+    var slot: Int = -1
+
+    public var sourceID: String { record.meta.sourceID }
+}
+
+/// How a region names its records; each region's plug-in gives one.
+public struct IDScheme: Sendable {
+    public var program: @Sendable (Int) -> String
+    public var certificateNumber: @Sendable (Int) -> String
+    /// A certificate's source id given its index and number (Omsk, Kemerovo: the number).
+    public var certificate: @Sendable (Int, String) -> String
+    public var child: @Sendable (Int) -> String
+    public var contract: @Sendable (Int) -> String
+    public var charge: @Sendable (Int) -> String
+    /// The key that orders ids within one second (numeric ids zero-padded).
+    public var sortKey: @Sendable (String) -> String
+
+    public init(program: @escaping @Sendable (Int) -> String, certificateNumber: @escaping @Sendable (Int) -> String,
+                certificate: @escaping @Sendable (Int, String) -> String, child: @escaping @Sendable (Int) -> String,
+                contract: @escaping @Sendable (Int) -> String, charge: @escaping @Sendable (Int) -> String,
+                sortKey: @escaping @Sendable (String) -> String) {
+        self.program = program; self.certificateNumber = certificateNumber; self.certificate = certificate
+        self.child = child; self.contract = contract; self.charge = charge; self.sortKey = sortKey
+    }
+
+    /// Zero-pads a numeric id so that text order is numeric order.
+    public static func numericKey(_ id: String) -> String {
+        id.count >= 20 ? id : String(repeating: "0", count: 20 - id.count) + id
+    }
+}
+
+/// A deterministic random source (SplitMix64), so that a seed gives the same world.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The records of one collection, with an order by (updatedAt, id) that a
+/// change moves to the end, as the regions' own orders do.
+struct SimCollection {
+    var entries: [SimEntry] = []
+    var index: [String: Int] = [:]
+    /// Slots in order; a slot whose entry has moved on is stale and skipped.
+    var order: [(seconds: Int64, key: String, entry: Int)] = []
+
+    mutating func append(_ entry: SimEntry) {
+        index[entry.sourceID] = entries.count
+        entries.append(entry)
+    }
+
+    /// Sorts every entry into the order (after generation).
+    mutating func buildOrder() {
+        order = entries.indices.map { (entries[$0].updatedAt.seconds, entries[$0].sortKey, $0) }
+        order.sort { ($0.seconds, $0.key) < ($1.seconds, $1.key) }
+        for (slot, item) in order.enumerated() { entries[item.entry].slot = slot }
+    }
+
+    /// Moves changed entries to the end of the order (all stamped with the same, newest second).
+    mutating func moveToEnd(_ changed: [Int]) {
+        for i in changed.sorted(by: { entries[$0].sortKey < entries[$1].sortKey }) {
+            entries[i].slot = order.count
+            order.append((entries[i].updatedAt.seconds, entries[i].sortKey, i))
+        }
+    }
+
+    func isLive(_ slot: Int) -> Bool { entries[order[slot].entry].slot == slot }
+
+    /// The first slot at or after (seconds, key), or after it when `strictlyAfter`.
+    func firstSlot(seconds: Int64, key: String, strictlyAfter: Bool) -> Int {
+        var lo = 0, hi = order.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let o = order[mid]
+            let before = strictlyAfter ? (o.seconds, o.key) <= (seconds, key) : (o.seconds, o.key) < (seconds, key)
+            if before { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}
+
+/// The data of one simulated region: generated from a seed, changed by
+/// tests, and read by the region's API. Thread-safe.
+public final class RegionData: Sendable {
+    /// The region's code (`"55"`).
+    public let code: String
+    let scheme: IDScheme
+    let state: Mutex<WorldState>
+    let counters = Mutex<(writes: Int, requests: Int)>((0, 0))
+    let revokers = Mutex<[@Sendable () -> Void]>([])
+    /// How a region adjusts the expected export (version rules, say).
+    let expectation: @Sendable (SimEntry) -> SourceMeta
+
+    struct WorldState {
+        var collections: [CollectionName: SimCollection] = [:]
+        var clock: Int64
+        var random: SeededRandom
+        var generation = 0
+        var nextIndex: [CollectionName: Int] = [:]
+    }
+
+    init(code: String, scheme: IDScheme, scale: Int, seed: UInt64, invalidRecords: Int,
+         expectation: @escaping @Sendable (SimEntry) -> SourceMeta) {
+        self.code = code
+        self.scheme = scheme
+        self.expectation = expectation
+        var generator = Generator(code: code, scheme: scheme, seed: seed)
+        let world = generator.generate(scale: scale, invalidRecords: invalidRecords)
+        state = Mutex(world)
+    }
+
+    /// Runs `body` with the world locked.
+    func withState<T>(_ body: (inout WorldState) throws -> T) rethrows -> T {
+        try state.withLock { try body(&$0) }
+    }
+
+    func countRequest() { counters.withLock { $0.requests += 1 } }
+    func countWrite() { counters.withLock { $0.writes += 1 } }
+
+    /// Makes every token issued so far invalid: calls answer 401 afterwards.
+    public func revokeTokens() {
+        for revoke in revokers.withLock({ $0 }) { revoke() }
+    }
+
+    func onRevoke(_ revoke: @escaping @Sendable () -> Void) { revokers.withLock { $0.append(revoke) } }
+
+    /// Successful writes applied (PUT, PATCH, POST, import items).
+    public var writesApplied: Int { counters.withLock { $0.writes } }
+    /// Requests served, all routes.
+    public var requestCount: Int { counters.withLock { $0.requests } }
+
+    /// Records held of a collection, live and deleted.
+    public func recordCount(_ collection: CollectionName) -> Int {
+        withState { $0.collections[collection]?.entries.count ?? 0 }
+    }
+
+    /// The entry of a record, for tests and writes.
+    public func entry(_ collection: CollectionName, _ sourceID: String) -> SimEntry? {
+        withState { w in w.collections[collection]?.index[sourceID].map { w.collections[collection]!.entries[$0] } }
+    }
+
+    /// The export lines a sync of everything served so far must give:
+    /// sorted by source id as text, deleted records marked, bad ones left out.
+    public func expectedExport(_ collection: CollectionName) -> [String] {
+        withState { w in
+            (w.collections[collection]?.entries ?? []).filter { $0.defect == nil }
+                .sorted { $0.sourceID < $1.sourceID }
+                .map { e in
+                    var record = e.record
+                    record.meta = expectation(e)
+                    return record.json.serialized()
+                }
+        }
+    }
+
+    // MARK: Changes
+
+    /// Changes `count` live records: a field changes, the version grows and
+    /// the record moves to the end of the order. Charges never change.
+    @discardableResult
+    public func touch(_ collection: CollectionName, count: Int) -> [String] {
+        guard collection != .charges else { return [] }
+        return mutate(collection) { w, c in
+            let candidates = c.entries.indices.filter { !c.entries[$0].deleted && c.entries[$0].defect == nil }
+            let picked = Array(candidates.shuffled(using: &w.random).prefix(count))
+            for i in picked {
+                switch c.entries[i].record {
+                case var .program(p):
+                    p.title = p.title.hasSuffix(" (обновлено)") ? String(p.title.dropLast(12)) : p.title + " (обновлено)"
+                    p.priceMonth = p.priceMonth + Kopecks(1000)
+                    c.entries[i].record = .program(p)
+                case var .certificate(cert):
+                    cert.municipality.name = (cert.municipality.name ?? "") + " (уточнено)"
+                    c.entries[i].record = .certificate(cert)
+                case var .contract(contract):
+                    contract.endsOn = LocalDate(daysSinceEpoch: contract.endsOn.daysSinceEpoch + 30)
+                    c.entries[i].record = .contract(contract)
+                case .charge:
+                    break
+                }
+            }
+            return picked
+        }
+    }
+
+    /// Adds `count` new records with consistent references.
+    @discardableResult
+    public func add(_ collection: CollectionName, count: Int) -> [String] {
+        mutate(collection) { w, _ in
+            var generator = Generator(code: code, scheme: scheme, seed: w.random.next())
+            for _ in 0..<count {
+                let n = w.nextIndex[collection, default: 0]
+                w.nextIndex[collection] = n + 1
+                guard let record = generator.extra(collection, index: n, world: w) else { continue }
+                var entry = SimEntry(record: record, updatedAt: Timestamp(seconds: w.clock), version: 1, deleted: false,
+                                     defect: nil, sortKey: scheme.sortKey(record.meta.sourceID))
+                entry.record.meta.updatedAt = entry.updatedAt
+                w.collections[collection]!.append(entry)
+            }
+            // New entries are stamped and ordered by `mutate`.
+            return []
+        }
+    }
+
+    /// Deletes `count` live records that nothing else references.
+    @discardableResult
+    public func delete(_ collection: CollectionName, count: Int) -> [String] {
+        mutate(collection) { w, c in
+            let referenced = Self.referenced(w, collection, own: c)
+            let candidates = c.entries.indices.filter {
+                !c.entries[$0].deleted && c.entries[$0].defect == nil && !referenced.contains(c.entries[$0].sourceID)
+            }
+            let picked = Array(candidates.shuffled(using: &w.random).prefix(count))
+            for i in picked { c.entries[i].deleted = true }
+            return picked
+        }
+    }
+
+    /// Source ids of `collection` that live records of another collection name.
+    static func referenced(_ w: WorldState, _ collection: CollectionName, own: SimCollection) -> Set<String> {
+        var ids = Set<String>()
+        switch collection {
+        case .programs:
+            for e in w.collections[.contracts]!.entries where !e.deleted {
+                if case let .contract(c) = e.record { ids.insert(c.programSourceID) }
+            }
+        case .certificates:
+            var numbers = Set<String>()
+            for e in w.collections[.contracts]!.entries where !e.deleted {
+                if case let .contract(c) = e.record, let n = c.certificateNumber { numbers.insert(n) }
+            }
+            for e in own.entries {
+                if case let .certificate(c) = e.record, numbers.contains(c.number) { ids.insert(e.sourceID) }
+            }
+        case .contracts:
+            for e in w.collections[.charges]!.entries {
+                if case let .charge(c) = e.record { ids.insert(c.contractSourceID) }
+            }
+        case .charges:
+            break
+        }
+        return ids
+    }
+
+    /// Advances the clock, lets `body` change entries, stamps the changed
+    /// ones (new time, version + 1) and moves them to the end of the order.
+    func mutate(_ collection: CollectionName, _ body: (inout WorldState, inout SimCollection) -> [Int]) -> [String] {
+        withState { w in
+            w.clock += 1
+            var c = w.collections[collection]!
+            w.collections[collection] = SimCollection()   // avoid a copy while body runs
+            let before = c.entries.count
+            let changed = body(&w, &c)
+            if let added = w.collections[collection], !added.entries.isEmpty {
+                for var e in added.entries { e.slot = -1; c.append(e) }
+            }
+            var stamped: [Int] = []
+            for i in changed where i < before {
+                c.entries[i].updatedAt = Timestamp(seconds: w.clock)
+                c.entries[i].version += 1
+                c.entries[i].lastServedBySnapshot = false
+                stamped.append(i)
+            }
+            stamped += Array(before..<c.entries.count)
+            c.moveToEnd(stamped)
+            w.collections[collection] = c
+            w.generation += 1
+            return stamped.map { c.entries[$0].sourceID }
+        }
+    }
+
+    /// Applies a change made through a region's write API: `change` edits the
+    /// entry; it is then stamped and moved to the end, and counted as a write.
+    func applyWrite(_ collection: CollectionName, _ sourceID: String, _ change: (inout SimEntry) -> Void) -> SimEntry? {
+        var result: SimEntry? = nil
+        _ = mutate(collection) { _, c in
+            guard let i = c.index[sourceID] else { return [] }
+            change(&c.entries[i])
+            return [i]
+        }
+        result = entry(collection, sourceID)
+        if result != nil { countWrite() }
+        return result
+    }
+
+    /// Adds a record made through a region's write API.
+    func insertWrite(_ collection: CollectionName, _ record: Record) -> SimEntry {
+        _ = mutate(collection) { w, c in
+            var e = SimEntry(record: record, updatedAt: Timestamp(seconds: w.clock), version: 1, deleted: false,
+                             defect: nil, sortKey: scheme.sortKey(record.meta.sourceID))
+            e.record.meta.updatedAt = e.updatedAt
+            c.append(e)
+            return [c.entries.count - 1]
+        }
+        countWrite()
+        return entry(collection, record.meta.sourceID)!
+    }
+
+    /// The next free index of a collection, for ids of records created by writes.
+    func nextIndex(_ collection: CollectionName) -> Int {
+        withState { w in
+            let n = w.nextIndex[collection, default: 0]
+            w.nextIndex[collection] = n + 1
+            return n
+        }
+    }
+}
+
+extension RegionData {
+    /// One page of a walk in (updatedAt, id) order.
+    struct Walk {
+        var entries: [SimEntry]
+        /// The (seconds, key) of the last entry returned, when more follow.
+        var next: (Int64, String)?
+        var total: Int
+    }
+
+    /// Entries with `updatedAt >= since`, after `after` (exclusive), in order;
+    /// `include` filters (deleted records, say).
+    /// The total is counted only when `countTotal` (a walk's first page): it
+    /// costs a pass over the collection.
+    func walk(_ collection: CollectionName, since: Int64?, after: (Int64, String)?, limit: Int,
+              countTotal: Bool = true, include: (SimEntry) -> Bool = { _ in true }) -> Walk {
+        withState { w in
+            let c = w.collections[collection]!
+            let startOfFilter = c.firstSlot(seconds: since ?? Int64.min, key: "", strictlyAfter: false)
+            var slot = after.map { c.firstSlot(seconds: $0.0, key: $0.1, strictlyAfter: true) } ?? startOfFilter
+            slot = max(slot, startOfFilter)
+            var out: [SimEntry] = []
+            var last: (Int64, String)? = nil
+            while slot < c.order.count && out.count < limit {
+                if c.isLive(slot) {
+                    let e = c.entries[c.order[slot].entry]
+                    if include(e) { out.append(e); last = (c.order[slot].seconds, c.order[slot].key) }
+                }
+                slot += 1
+            }
+            var more = false
+            while slot < c.order.count {
+                if c.isLive(slot) && include(c.entries[c.order[slot].entry]) { more = true; break }
+                slot += 1
+            }
+            var total = 0
+            if countTotal {
+                for s in startOfFilter..<c.order.count where c.isLive(s) && include(c.entries[c.order[s].entry]) { total += 1 }
+            }
+            return Walk(entries: out, next: more ? last : nil, total: total)
+        }
+    }
+}
