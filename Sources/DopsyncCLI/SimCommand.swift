@@ -27,6 +27,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Deliberately bad records per collection, to exercise quarantine.")
     var invalidRecords: Int = 2
 
+    @Option(name: .long, help: "Faults to play on every answer, as probabilities: 429=0.05,503=0.02,cut=0.01,seed=7.")
+    var faults: String?
+
     static let allRegions = ["omsk", "leningrad", "kemerovo", "krasnoyarsk"]
 
     func validate() throws {
@@ -47,6 +50,13 @@ struct SimCommand: AsyncParsableCommand {
         options.seed = seed
         options.ports = ports
         options.invalidRecords = invalidRecords
+        if let faults {
+            do {
+                options.faults = try SimFaults(parsing: faults)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
         let simulator = try await Simulator.start(options)
         for name in simulator.regions {
             print("\(name): \(simulator.baseURL(name))")

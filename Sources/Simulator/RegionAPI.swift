@@ -23,6 +23,9 @@ protocol RegionAPI: Sendable {
     /// Answers one request.
     func respond(to request: SimRequest) async -> SimResponse
 
+    /// Whether a request asks for a token (spared by the faults).
+    func isTokenRequest(_ request: SimRequest) -> Bool
+
     /// The region's section of the gateway's configuration, and the files
     /// (name → content) it names, written beside it.
     func configuration(baseURL: String) -> (yaml: [String], files: [String: String])
@@ -30,6 +33,8 @@ protocol RegionAPI: Sendable {
 
 extension RegionAPI {
     static var requiresClientCertificate: Bool { false }
+
+    func isTokenRequest(_ request: SimRequest) -> Bool { request.path.hasSuffix("/oauth/token") }
 
     /// Region, id, updatedAt, version and deletion of the entry as they stand.
     static func expectedMeta(_ entry: SimEntry) -> SourceMeta {

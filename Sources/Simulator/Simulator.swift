@@ -34,6 +34,8 @@ public struct SimulatorOptions: Sendable {
     public var cursorLifetime: Duration
     /// Deliberately bad records per collection, which the gateway must quarantine.
     public var invalidRecords: Int
+    /// Faults played on every region's answers.
+    public var faults: SimFaults = .none
 
     public init(directory: String, regions: [String] = SimulatorOptions.availableRegions, scale: Int = 2000,
                 seed: UInt64 = 1, host: String = "127.0.0.1", ports: [String: Int] = [:],
@@ -102,6 +104,7 @@ public final class Simulator: Sendable {
         for api in SimulatorOptions.regionAPIs where options.regions.contains(api.name) {
             let data = RegionData(code: api.code, scheme: api.ids, scale: options.scale, seed: options.seed,
                                   invalidRecords: options.invalidRecords, expectation: api.expectedMeta)
+            data.setFaults(options.faults)
             let handler = api.init(data: data, options: options)
             let (task, port) = try await serve(handler, data: data, tls: tls, requireClientCertificate: api.requiresClientCertificate,
                                                host: options.host, port: options.ports[api.name] ?? 0)
@@ -128,7 +131,8 @@ public final class Simulator: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let sim = SimRequest(method: request.method.rawValue, target: request.uri.string, headers: headers,
                                  body: Array(buffer: body))
-            let answer = await api.respond(to: sim)
+            var answer = await api.respond(to: sim)
+            if !api.isTokenRequest(sim), let fault = data.faults.draw() { answer = FaultPlayer.play(fault, on: answer) }
             var fields = HTTPFields()
             for (name, value) in answer.headers {
                 if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }

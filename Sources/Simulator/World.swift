@@ -125,6 +125,9 @@ public final class RegionData: Sendable {
     let state: Mutex<WorldState>
     let counters = Mutex<(writes: Int, requests: Int)>((0, 0))
     let revokers = Mutex<[@Sendable () -> Void]>([])
+    let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
+    /// The faults played on this region's answers.
+    let faults: FaultPlayer
     /// How a region adjusts the expected export (version rules, say).
     let expectation: @Sendable (SimEntry) -> SourceMeta
 
@@ -141,6 +144,7 @@ public final class RegionData: Sendable {
         self.code = code
         self.scheme = scheme
         self.expectation = expectation
+        faults = FaultPlayer(.none)
         var generator = Generator(code: code, scheme: scheme, seed: seed)
         let world = generator.generate(scale: scale, invalidRecords: invalidRecords)
         state = Mutex(world)
@@ -158,6 +162,19 @@ public final class RegionData: Sendable {
     public func revokeTokens() {
         for revoke in revokers.withLock({ $0 }) { revoke() }
     }
+
+    /// Calls `hook` each time a page of a collection is about to be read,
+    /// before the page is computed: a test changes records there to play a
+    /// walk that races with changes (page shifts).
+    public func onRead(_ hook: @escaping @Sendable (CollectionName) -> Void) { readHooks.withLock { $0.append(hook) } }
+
+    /// Every region's API calls this before it computes a page of `collection`.
+    func willRead(_ collection: CollectionName) {
+        for hook in readHooks.withLock({ $0 }) { hook(collection) }
+    }
+
+    /// Sets the faults played on this region's answers from now on.
+    public func setFaults(_ faults: SimFaults) { self.faults.set(faults) }
 
     func onRevoke(_ revoke: @escaping @Sendable () -> Void) { revokers.withLock { $0.append(revoke) } }
 

@@ -98,3 +98,21 @@ struct OmskSyncTests {
         #expect(message.contains("https://127.0.0.1:"))
     }
 }
+
+@Suite("Omsk under production faults")
+struct OmskFaultTests {
+    /// 429s, 503s with an HTML body and 200s cut short: every page is fetched
+    /// again until it is whole, and the store ends as a clean run's.
+    @Test func faultsAreRetriedAndNothingIsLost() async throws {
+        let gateway = try await GatewayUnderTest.start(regions: ["omsk"], scale: 400) { options in
+            options.faults = SimFaults(tooManyRequests: 0.05, unavailable: 0.1, cutShort: 0.2, seed: 11)
+        }
+        defer { Task { await gateway.stop() } }
+        let omsk = gateway.simulator.data("omsk")
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        for c in CollectionName.allCases {
+            #expect(try gateway.export(c) == omsk.expectedExport(c), "\(c)")
+        }
+    }
+}

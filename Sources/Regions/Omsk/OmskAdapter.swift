@@ -88,24 +88,19 @@ public struct OmskAdapter: RegionAdapter {
             if let since = position.walkSince { query += "&updated_since=\(formEncode(since))" }
             if let cursor = position.cursor { query += "&cursor=\(formEncode(cursor))" }
             let url = "\(baseURL)/api/v2/\(collection.rawValue)?\(query)"
-            let response = try await auth.send(HTTPRequest(url: url, headers: [("Accept", "application/json")]),
-                                               collection: collection)
+            let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
+            let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
+                () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: collection)
+            }, parse: { response in try JSONParser.parsePage(response.body, arrayKey: "data") })
             if response.status == 400, position.cursor != nil,
                let body = try? JSONParser.parse(response.body), body["error"] == .string("cursor_expired") {
                 position.walkSince = position.walkMax ?? position.walkSince
                 position.cursor = nil
                 continue
             }
-            guard response.status == 200 else {
+            guard let page = parsed else {
                 throw RegionError(region: Self.descriptor.name, collection: collection, url: url,
                                   TransportError.httpStatus(response.status, url: url, body: response.body).description)
-            }
-            let page: (envelope: JSONValue, items: [(value: JSONValue, raw: String)])
-            do {
-                page = try JSONParser.parsePage(response.body, arrayKey: "data")
-            } catch {
-                throw RegionError(region: Self.descriptor.name, collection: collection, url: url,
-                                  "the answer is not the documented JSON: \(error)")
             }
             if !reportedTotal {
                 if case let .number(n)? = page.envelope.value(atPath: "meta.total") { await sink.expect(collection, total: Int(n)) }

@@ -78,6 +78,42 @@ public final class RegionClient: Sendable {
     }
 }
 
+extension RegionClient {
+    /// Fetches a page and parses it; a `200` whose body does not parse was
+    /// cut short on the way (a front proxy's fault that keeps the status) and
+    /// is fetched again, with the same backoff and budget as any transient
+    /// failure.
+    ///
+    /// - Parameters:
+    ///   - fetch: sends the request (through the region's authentication).
+    ///   - parse: reads a `200` answer; its error says what was wrong.
+    /// - Returns: the response and, for a `200`, what `parse` made of it.
+    /// - Throws: `RegionError` when every attempt was cut short, or as `fetch` throws.
+    public func fetchParsed<T>(collection: CollectionName?, url: String,
+                               _ fetch: () async throws(RegionError) -> HTTPResponse,
+                               parse: (HTTPResponse) throws -> T) async throws(RegionError) -> (response: HTTPResponse, parsed: T?) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let response = try await fetch()
+            guard response.status == 200 else { return (response, nil) }
+            do {
+                return (response, try parse(response))
+            } catch {
+                guard attempt < policy.maxAttempts else {
+                    throw RegionError(region: region, collection: collection, url: url,
+                                      "the answer is not the documented format after \(attempt) attempts: \(error)")
+                }
+                do {
+                    try await Task.sleep(for: policy.backoff(attempt: attempt))
+                } catch {
+                    throw RegionError(region: region, collection: collection, url: url, "cancelled")
+                }
+            }
+        }
+    }
+}
+
 /// How hard a request is retried.
 public struct RetryPolicy: Sendable {
     public var maxAttempts: Int

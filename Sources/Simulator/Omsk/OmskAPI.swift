@@ -95,6 +95,7 @@ final class OmskAPI: RegionAPI {
             since = cursor.since
             total = cursor.total
         }
+        data.willRead(collection)
         let walk = data.walk(collection, since: since, after: after, limit: limit, countTotal: total == nil)
         let total2 = total ?? walk.total
         var out = #"{"data":["#
