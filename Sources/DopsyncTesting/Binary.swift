@@ -55,3 +55,29 @@ public enum DopsyncBinary {
                       stderr: String(decoding: e, as: UTF8.self))
     }
 }
+
+extension DopsyncBinary {
+    /// Starts the binary with `arguments`, its output discarded, and returns
+    /// the running process (to be killed by a test).
+    public static func launch(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Kills `process` with SIGKILL, as a crash or `kill -9` would, and
+    /// waits for it to be gone without blocking the cooperative pool.
+    public static func kill9(_ process: Process) async {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+    }
+}

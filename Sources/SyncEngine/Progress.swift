@@ -60,6 +60,9 @@ public final class StderrProgress: ProgressReporting {
     }
 
     private static func describe(_ key: String, _ line: Line, _ now: ContinuousClock.Instant) -> String {
+        if line.fetched == 0 {
+            return line.total.map { "\(key): starting, \($0) records to read" } ?? "\(key): starting"
+        }
         let seconds = max(0.001, (now - line.started) / .seconds(1))
         let rate = Double(line.fetched) / seconds
         var text = "\(key): \(line.fetched)"
