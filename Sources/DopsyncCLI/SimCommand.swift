@@ -7,7 +7,7 @@ struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Serve the regional APIs on loopback over HTTPS with generated data, and write a configuration that points at them.",
-        discussion: "The CA, the client certificate, the secrets and dopsync.yaml are written into --dir. Stop with Ctrl-C.")
+        discussion: "The CA, the client certificate, the secrets and dopsync.yaml are written into --dir. SIGUSR1 changes 1% of every region's records. Stop with Ctrl-C.")
 
     @Option(name: .long, help: "Where to write the CA, secrets and dopsync.yaml.")
     var dir: String = "./sim"
@@ -71,7 +71,16 @@ struct SimCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
+        // SIGUSR1 changes 1% of every region's records (make bench uses it).
+        signal(SIGUSR1, SIG_IGN)
+        let change = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        change.setEventHandler {
+            simulator.change(percent: 1)
+            print("changed 1% of the records")
+            fflush(nil)
+        }
+        change.resume()
         await simulator.waitUntilStopped()
-        _ = signals
+        _ = (signals, change)
     }
 }

@@ -177,6 +177,19 @@ public final class Simulator: Sendable {
     /// A region's live data, for tests to inspect and change.
     public func data(_ region: String) -> RegionData { served.first { $0.name == region }!.data }
 
+    /// Changes about `percent` per cent of every region's records, as a day
+    /// of the regions' own work would: programs, certificates and contracts
+    /// are updated, and new charges are published (charges never change).
+    /// `dopsync sim` does this on `SIGUSR1`, for benchmarks of incremental syncs.
+    public func change(percent: Double) {
+        for s in served {
+            for collection in CollectionName.allCases {
+                let count = max(1, Int(Double(s.data.recordCount(collection)) * percent / 100))
+                if collection == .charges { s.data.add(collection, count: count) } else { s.data.touch(collection, count: count) }
+            }
+        }
+    }
+
     /// Stops every server; returns when they are down.
     public func stop() async {
         let running = tasks.withLock { t -> [Task<Void, any Error>] in defer { t = [] }; return t }
