@@ -70,6 +70,62 @@ public struct OmskAdapter: RegionAdapter {
         }
     }
 
+    /// One page as fetched and decoded, before it is committed.
+    struct FetchedPage: Sendable {
+        /// The answer was `400 cursor_expired`.
+        var cursorExpired = false
+        var items: [PageItem] = []
+        var total: Int?
+        var next: String?
+        /// The newest `updatedAt` of the page, as Omsk wrote it.
+        var newest: String?
+    }
+
+    /// Fetches and decodes the page at `since`/`cursor`.
+    func fetchPage(_ collection: CollectionName, since: String?, cursor: String?,
+                   pageNumber: Int) async throws(RegionError) -> FetchedPage {
+        var query = "limit=\(Self.descriptor.pageSize)"
+        if let since { query += "&updated_since=\(formEncode(since))" }
+        if let cursor { query += "&cursor=\(formEncode(cursor))" }
+        let url = "\(baseURL)/api/v2/\(collection.rawValue)?\(query)"
+        let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
+        let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
+            () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: collection)
+        }, parse: { response in try JSONParser.parsePage(response.body, arrayKey: "data") })
+        if response.status == 400, cursor != nil,
+           let body = try? JSONParser.parse(response.body), body["error"] == .string("cursor_expired") {
+            return FetchedPage(cursorExpired: true)
+        }
+        guard let page = parsed else {
+            throw RegionError(region: Self.descriptor.name, collection: collection, url: url,
+                              TransportError.httpStatus(response.status, url: url, body: response.body).description)
+        }
+        var fetched = FetchedPage()
+        if case let .number(n)? = page.envelope.value(atPath: "meta.total") { fetched.total = Int(n) }
+        fetched.items.reserveCapacity(page.items.count)
+        for (index, item) in page.items.enumerated() {
+            let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
+            if case let .quarantine(id, raw, reason) = decoded {
+                fetched.items.append(.quarantine(sourceID: id, raw: raw, reason: "page \(pageNumber) record \(index + 1): \(reason)"))
+            } else {
+                fetched.items.append(decoded)
+            }
+            if let t = mapper.updatedAt(item.value), t > (fetched.newest ?? "") { fetched.newest = t }
+        }
+        switch page.envelope.value(atPath: "meta.next_cursor") {
+        case let .string(c)?: fetched.next = c
+        case .null?, nil: fetched.next = nil
+        default:
+            throw RegionError(region: Self.descriptor.name, collection: collection, url: url,
+                              "meta.next_cursor is neither a string nor null")
+        }
+        return fetched
+    }
+
+    /// Walks one collection. While a page is written to the store, the next
+    /// one is already being fetched and decoded, so the network, the decoding
+    /// and SQLite overlap; the position saved with a page is still the cursor
+    /// after it, so a kill loses nothing.
     func walk(_ collection: CollectionName, sink: any PullSink, full: Bool) async throws {
         let stream = collection.rawValue
         var position = Position.read(try await sink.position(stream))
@@ -81,55 +137,41 @@ public struct OmskAdapter: RegionAdapter {
             position.walkFull = full
         }
         var reportedTotal = false
-        var pageNumber = 0
+        var pageNumber = 1
+        var prefetch: Task<FetchedPage, any Error>? = nil
+        defer { prefetch?.cancel() }
+        var restartsWithoutProgress = 0
         while true {
-            pageNumber += 1
-            var query = "limit=\(Self.descriptor.pageSize)"
-            if let since = position.walkSince { query += "&updated_since=\(formEncode(since))" }
-            if let cursor = position.cursor { query += "&cursor=\(formEncode(cursor))" }
-            let url = "\(baseURL)/api/v2/\(collection.rawValue)?\(query)"
-            let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
-            let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
-                () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: collection)
-            }, parse: { response in try JSONParser.parsePage(response.body, arrayKey: "data") })
-            if response.status == 400, position.cursor != nil,
-               let body = try? JSONParser.parse(response.body), body["error"] == .string("cursor_expired") {
-                position.walkSince = position.walkMax ?? position.walkSince
+            let page: FetchedPage
+            if let pending = prefetch {
+                prefetch = nil
+                page = try await pending.value
+            } else {
+                page = try await fetchPage(collection, since: position.walkSince, cursor: position.cursor, pageNumber: pageNumber)
+            }
+            if page.cursorExpired {
+                // Restart from the newest time seen: the order is by
+                // updatedAt, so nothing before it can be missed, and `>=`
+                // re-reads that second, which the store counts as unchanged.
+                let since = position.walkMax ?? position.walkSince
+                restartsWithoutProgress = since == position.walkSince ? restartsWithoutProgress + 1 : 0
+                guard restartsWithoutProgress < 3 else {
+                    throw RegionError(region: Self.descriptor.name, collection: collection,
+                                      "cursors keep expiring before the walk can pass \(since ?? "the start")")
+                }
+                position.walkSince = since
                 position.cursor = nil
                 continue
             }
-            guard let page = parsed else {
-                throw RegionError(region: Self.descriptor.name, collection: collection, url: url,
-                                  TransportError.httpStatus(response.status, url: url, body: response.body).description)
-            }
             if !reportedTotal {
-                if case let .number(n)? = page.envelope.value(atPath: "meta.total") { await sink.expect(collection, total: Int(n)) }
+                await sink.expect(collection, total: page.total)
                 reportedTotal = true
             }
-            var items: [PageItem] = []
-            items.reserveCapacity(page.items.count)
-            for (index, item) in page.items.enumerated() {
-                let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
-                if case let .quarantine(id, raw, reason) = decoded {
-                    let place = "page \(pageNumber) record \(index + 1)"
-                    items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)"))
-                } else {
-                    items.append(decoded)
-                }
-                if let t = mapper.updatedAt(item.value), t > (position.walkMax ?? "") {
-                    position.walkMax = t
-                }
-            }
-            let next: String?
-            switch page.envelope.value(atPath: "meta.next_cursor") {
-            case let .string(c)?: next = c
-            case .null?, nil: next = nil
-            default:
-                throw RegionError(region: Self.descriptor.name, collection: collection, url: url,
-                                  "meta.next_cursor is neither a string nor null")
-            }
-            if let next {
+            if let newest = page.newest, newest > (position.walkMax ?? "") { position.walkMax = newest }
+            if let next = page.next {
                 position.cursor = next
+                let (since, number) = (position.walkSince, pageNumber + 1)
+                prefetch = Task { try await fetchPage(collection, since: since, cursor: next, pageNumber: number) }
             } else {
                 // The walk is complete: its newest time is where the next one starts.
                 position.watermark = [position.watermark, position.walkMax].compactMap { $0 }.max()
@@ -138,8 +180,9 @@ public struct OmskAdapter: RegionAdapter {
                 position.walkMax = nil
                 position.walkFull = nil
             }
-            try await sink.commit(collection, items: items, stream: stream, position: position.text)
-            if next == nil { return }
+            try await sink.commit(collection, items: page.items, stream: stream, position: position.text)
+            if page.next == nil { return }
+            pageNumber += 1
         }
     }
 }
