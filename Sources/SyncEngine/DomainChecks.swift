@@ -41,46 +41,59 @@ public enum DomainChecks {
         return opened
     }
 
-    /// The live records of the store, by region.
+    /// The fields of the live records that the checks read, by region.
     struct Snapshot {
+        struct Certificate {
+            var region: String, sourceID: String, number: String, financing: Bool, active: Bool
+            var year: Int, snilsDigits: String?, nominal: Int64, balance: Int64
+        }
+        struct Contract { var region: String, sourceID: String, certificateNumber: String?, programSourceID: String }
+        struct Charge {
+            var region: String, sourceID: String, contractSourceID: String, month: YearMonth
+            var price: Int64, certificatePart: Int64, parentPart: Int64
+        }
         var certificates: [Certificate] = []
         var contracts: [Contract] = []
         var charges: [Charge] = []
         var programs: Set<String> = []   // "region/source_id"
 
         init(store: Store) throws {
-            for collection in CollectionName.allCases {
-                try store.export(collection) { line in
-                    let json = try JSONParser.parse(line)
-                    if json["deleted"] == .bool(true) { return }
-                    switch try Record(json: json, collection: collection) {
-                    case let .program(p): programs.insert("\(p.meta.region)/\(p.meta.sourceID)")
-                    case let .certificate(c): certificates.append(c)
-                    case let .contract(c): contracts.append(c)
-                    case let .charge(c): charges.append(c)
-                    }
-                }
+            try store.liveFields(.programs, []) { region, id, _ in programs.insert("\(region)/\(id)") }
+            try store.liveFields(.certificates, ["number", "type", "status", "year", "child.snils", "nominal_kopecks", "balance_kopecks"]) { region, id, v in
+                certificates.append(Certificate(
+                    region: region, sourceID: id, number: v[0] ?? "", financing: v[1] == CertificateType.financing.rawValue,
+                    active: v[2] == CertificateStatus.active.rawValue, year: Int(v[3] ?? "") ?? 0,
+                    snilsDigits: v[4].map { String($0.filter(\.isNumber)) },
+                    nominal: Int64(v[5] ?? "") ?? 0, balance: Int64(v[6] ?? "") ?? 0))
+            }
+            try store.liveFields(.contracts, ["certificate_number", "program_source_id"]) { region, id, v in
+                contracts.append(Contract(region: region, sourceID: id, certificateNumber: v[0], programSourceID: v[1] ?? ""))
+            }
+            try store.liveFields(.charges, ["contract_source_id", "month", "price_kopecks", "certificate_part_kopecks", "parent_part_kopecks"]) { region, id, v in
+                charges.append(Charge(
+                    region: region, sourceID: id, contractSourceID: v[0] ?? "", month: try YearMonth(iso: v[1] ?? ""),
+                    price: Int64(v[2] ?? "") ?? 0, certificatePart: Int64(v[3] ?? "") ?? 0, parentPart: Int64(v[4] ?? "") ?? 0))
             }
         }
     }
 
     static func duplicates(_ data: Snapshot, link: LinkKey) -> [ConflictCandidate] {
-        var groups: [String: [Certificate]] = [:]
-        for c in data.certificates where c.status == .active && c.type == .financing {
-            guard let snils = c.child.snils else { continue }
-            groups["\(link.link(snilsDigits: snils.digits))/\(c.year)", default: []].append(c)
+        var groups: [String: [Snapshot.Certificate]] = [:]
+        for c in data.certificates where c.active && c.financing {
+            guard let snils = c.snilsDigits else { continue }
+            groups["\(link.link(snilsDigits: snils))/\(c.year)", default: []].append(c)
         }
         return groups.compactMap { key, certificates in
             guard certificates.count > 1 else { return nil }
-            let sorted = certificates.sorted { ($0.meta.region, $0.meta.sourceID) < ($1.meta.region, $1.meta.sourceID) }
+            let sorted = certificates.sorted { ($0.region, $0.sourceID) < ($1.region, $1.sourceID) }
             let first = sorted[0]
-            let places = sorted.map { "\($0.meta.region)/\($0.number)" }
+            let places = sorted.map { "\($0.region)/\($0.number)" }
             return ConflictCandidate(
-                kind: duplicateCertificate, dedupKey: key, region: first.meta.region, collection: .certificates,
-                sourceID: first.meta.sourceID,
+                kind: duplicateCertificate, dedupKey: key, region: first.region, collection: .certificates,
+                sourceID: first.sourceID,
                 summary: "one child holds \(sorted.count) active financing certificates for \(first.year): \(places.joined(separator: ", "))",
                 detail: .object([("year", .int(first.year)), ("certificates", .array(sorted.map { c in
-                    .object([("region", .string(c.meta.region)), ("source_id", .string(c.meta.sourceID)),
+                    .object([("region", .string(c.region)), ("source_id", .string(c.sourceID)),
                              ("number", .string(c.number))])
                 }))]))
         }.sorted { $0.dedupKey < $1.dedupKey }
@@ -88,39 +101,39 @@ public enum DomainChecks {
 
     static func invalidCharges(_ data: Snapshot) -> [ConflictCandidate] {
         var found: [ConflictCandidate] = []
-        var byMonth: [String: [Charge]] = [:]
+        var byMonth: [String: [Snapshot.Charge]] = [:]
         for c in data.charges {
-            byMonth["\(c.meta.region)/\(c.contractSourceID)/\(c.month)", default: []].append(c)
+            byMonth["\(c.region)/\(c.contractSourceID)/\(c.month)", default: []].append(c)
             var problems: [String] = []
             if c.certificatePart + c.parentPart != c.price {
-                problems.append("certificate part \(c.certificatePart) + parent part \(c.parentPart) is not the price \(c.price)")
+                problems.append("certificate part \(Kopecks(c.certificatePart)) + parent part \(Kopecks(c.parentPart)) is not the price \(Kopecks(c.price))")
             }
-            if c.certificatePart.value < 0 { problems.append("the certificate part is negative") }
-            if c.parentPart.value < 0 { problems.append("the parent part is negative") }
+            if c.certificatePart < 0 { problems.append("the certificate part is negative") }
+            if c.parentPart < 0 { problems.append("the parent part is negative") }
             if !problems.isEmpty {
                 found.append(ConflictCandidate(
-                    kind: invalidCharge, dedupKey: "\(c.meta.region)/\(c.meta.sourceID)", region: c.meta.region,
-                    collection: .charges, sourceID: c.meta.sourceID,
-                    summary: "charge \(c.meta.sourceID) of \(c.month): " + problems.joined(separator: "; ")))
+                    kind: invalidCharge, dedupKey: "\(c.region)/\(c.sourceID)", region: c.region,
+                    collection: .charges, sourceID: c.sourceID,
+                    summary: "charge \(c.sourceID) of \(c.month): " + problems.joined(separator: "; ")))
             }
         }
         for (key, charges) in byMonth where charges.count > 1 {
-            let sorted = charges.sorted { $0.meta.sourceID < $1.meta.sourceID }
+            let sorted = charges.sorted { $0.sourceID < $1.sourceID }
             let first = sorted[0]
             found.append(ConflictCandidate(
-                kind: invalidCharge, dedupKey: "month:\(key)", region: first.meta.region, collection: .charges,
-                sourceID: first.meta.sourceID,
-                summary: "contract \(first.contractSourceID) has \(sorted.count) charges for \(first.month): \(sorted.map(\.meta.sourceID).joined(separator: ", "))"))
+                kind: invalidCharge, dedupKey: "month:\(key)", region: first.region, collection: .charges,
+                sourceID: first.sourceID,
+                summary: "contract \(first.contractSourceID) has \(sorted.count) charges for \(first.month): \(sorted.map(\.sourceID).joined(separator: ", "))"))
         }
         return found.sorted { $0.dedupKey < $1.dedupKey }
     }
 
     static func brokenReferences(_ data: Snapshot) -> [ConflictCandidate] {
-        let certificates = Set(data.certificates.map { "\($0.meta.region)/\($0.number)" })
-        let contracts = Set(data.contracts.map { "\($0.meta.region)/\($0.meta.sourceID)" })
+        let certificates = Set(data.certificates.map { "\($0.region)/\($0.number)" })
+        let contracts = Set(data.contracts.map { "\($0.region)/\($0.sourceID)" })
         var found: [ConflictCandidate] = []
         for c in data.contracts {
-            let region = c.meta.region
+            let region = c.region
             var missing: [String] = []
             if let number = c.certificateNumber {
                 if !certificates.contains("\(region)/\(number)") { missing.append("certificate \(number)") }
@@ -130,16 +143,16 @@ public enum DomainChecks {
             if !data.programs.contains("\(region)/\(c.programSourceID)") { missing.append("program \(c.programSourceID)") }
             if !missing.isEmpty {
                 found.append(ConflictCandidate(
-                    kind: brokenReference, dedupKey: "contracts/\(region)/\(c.meta.sourceID)", region: region,
-                    collection: .contracts, sourceID: c.meta.sourceID,
-                    summary: "contract \(c.meta.sourceID) names \(missing.joined(separator: " and ")), which the region does not have"))
+                    kind: brokenReference, dedupKey: "contracts/\(region)/\(c.sourceID)", region: region,
+                    collection: .contracts, sourceID: c.sourceID,
+                    summary: "contract \(c.sourceID) names \(missing.joined(separator: " and ")), which the region does not have"))
             }
         }
-        for c in data.charges where !contracts.contains("\(c.meta.region)/\(c.contractSourceID)") {
+        for c in data.charges where !contracts.contains("\(c.region)/\(c.contractSourceID)") {
             found.append(ConflictCandidate(
-                kind: brokenReference, dedupKey: "charges/\(c.meta.region)/\(c.meta.sourceID)", region: c.meta.region,
-                collection: .charges, sourceID: c.meta.sourceID,
-                summary: "charge \(c.meta.sourceID) names contract \(c.contractSourceID), which the region does not have"))
+                kind: brokenReference, dedupKey: "charges/\(c.region)/\(c.sourceID)", region: c.region,
+                collection: .charges, sourceID: c.sourceID,
+                summary: "charge \(c.sourceID) names contract \(c.contractSourceID), which the region does not have"))
         }
         return found
     }
@@ -149,23 +162,23 @@ public enum DomainChecks {
         // charge summed per certificate and year.
         var contractCertificate: [String: String] = [:]
         for c in data.contracts {
-            if let number = c.certificateNumber { contractCertificate["\(c.meta.region)/\(c.meta.sourceID)"] = number }
+            if let number = c.certificateNumber { contractCertificate["\(c.region)/\(c.sourceID)"] = number }
         }
         var spent: [String: Int64] = [:]
         for c in data.charges {
-            guard let number = contractCertificate["\(c.meta.region)/\(c.contractSourceID)"] else { continue }
-            spent["\(c.meta.region)/\(number)/\(c.month.year)", default: 0] += c.certificatePart.value
+            guard let number = contractCertificate["\(c.region)/\(c.contractSourceID)"] else { continue }
+            spent["\(c.region)/\(number)/\(c.month.year)", default: 0] += c.certificatePart
         }
         var found: [ConflictCandidate] = []
         for c in data.certificates {
-            let used = spent["\(c.meta.region)/\(c.number)/\(c.year)"] ?? 0
-            let expected = c.nominal.value - used
-            guard c.balance.value != expected else { continue }
+            let used = spent["\(c.region)/\(c.number)/\(c.year)"] ?? 0
+            let expected = c.nominal - used
+            guard c.balance != expected else { continue }
             found.append(ConflictCandidate(
-                kind: balanceMismatch, dedupKey: "\(c.meta.region)/\(c.meta.sourceID)", region: c.meta.region,
-                collection: .certificates, sourceID: c.meta.sourceID,
-                summary: "certificate \(c.number): balance \(Kopecks(c.balance.value)) is not the nominal \(c.nominal) less charges \(Kopecks(used)) = \(Kopecks(expected))",
-                detail: .object([("balance_kopecks", .int(c.balance.value)), ("nominal_kopecks", .int(c.nominal.value)),
+                kind: balanceMismatch, dedupKey: "\(c.region)/\(c.sourceID)", region: c.region,
+                collection: .certificates, sourceID: c.sourceID,
+                summary: "certificate \(c.number): balance \(Kopecks(c.balance)) is not the nominal \(Kopecks(c.nominal)) less charges \(Kopecks(used)) = \(Kopecks(expected))",
+                detail: .object([("balance_kopecks", .int(c.balance)), ("nominal_kopecks", .int(c.nominal)),
                                  ("charged_kopecks", .int(used))])))
         }
         return found
