@@ -29,7 +29,9 @@ internal import Transport
 /// changed and left it, so that read lists a record the next one cannot: two
 /// agreeing reads prove that the first skipped nothing. (A record cannot enter
 /// a second that has passed, so the reads settle.) The reads are compared by a
-/// digest of their ids, so the position stays small.
+/// digest of their ids, so the position stays small. The same guard covers a
+/// `per_page` changed between a killed sync and its resumption: the read it
+/// broke disagrees with the next.
 ///
 /// The walk's state (the last complete walk's newest time, the current
 /// `updated_from`, page and digests) is the position committed with each page,

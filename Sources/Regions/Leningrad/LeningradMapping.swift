@@ -9,6 +9,7 @@ public import DopsyncModel
 /// their internal `id`; a contract names its certificate by that id, which it
 /// hands to the store as `certificateRef`.
 public struct LeningradMapping: Sendable {
+    /// The region's code in records.
     public static let region = "47"
     /// Moscow time, UTC+03:00, all year.
     public static let offset = 3 * 3600
