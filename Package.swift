@@ -127,6 +127,7 @@ let package = Package(
                 "Regions",
                 "SyncEngine",
                 "Simulator",
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "DopsyncModelTests", dependencies: ["DopsyncModel"]),

@@ -18,6 +18,12 @@ protocol RegionAPI: Sendable {
     /// The meta the gateway's export must show for an entry.
     static func expectedMeta(_ entry: SimEntry) -> SourceMeta
 
+    /// The whole record the gateway's export must show for an entry: by
+    /// default the entry's record with `expectedMeta`. A region whose wire
+    /// cannot carry some of the model's fields (Leningrad sends no
+    /// description and no municipality name) gives what its wire can say.
+    static func expectedRecord(_ entry: SimEntry) -> Record
+
     init(data: RegionData, options: SimulatorOptions)
 
     /// Answers one request.
@@ -40,5 +46,12 @@ extension RegionAPI {
     static func expectedMeta(_ entry: SimEntry) -> SourceMeta {
         SourceMeta(region: code, sourceID: entry.sourceID, updatedAt: entry.updatedAt,
                    version: entry.record.collection == .charges ? nil : String(entry.version), deleted: entry.deleted)
+    }
+
+    /// The entry's record with `expectedMeta`.
+    static func expectedRecord(_ entry: SimEntry) -> Record {
+        var record = entry.record
+        record.meta = expectedMeta(entry)
+        return record
     }
 }

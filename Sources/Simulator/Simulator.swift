@@ -13,6 +13,7 @@ public struct SimulatorOptions: Sendable {
     /// The regions the simulator can serve, in code order of the configuration.
     static let regionAPIs: [any RegionAPI.Type] = [
         OmskAPI.self,
+        LeningradAPI.self,
     ]
 
     /// Names of every region the simulator can serve.
@@ -36,6 +37,11 @@ public struct SimulatorOptions: Sendable {
     public var invalidRecords: Int
     /// Faults played on every region's answers.
     public var faults: SimFaults = .none
+    /// The page size the written configuration asks the gateway for, where a
+    /// region lets the client choose it (Leningrad's `per_page`); `nil` leaves
+    /// the adapter's default. Tests use small pages to walk many of them at a
+    /// small scale.
+    public var clientPageSize: Int? = nil
 
     public init(directory: String, regions: [String] = SimulatorOptions.availableRegions, scale: Int = 2000,
                 seed: UInt64 = 1, host: String = "127.0.0.1", ports: [String: Int] = [:],
@@ -103,7 +109,7 @@ public final class Simulator: Sendable {
                     "key_file: ./dopsync.key", "regions:"]
         for api in SimulatorOptions.regionAPIs where options.regions.contains(api.name) {
             let data = RegionData(code: api.code, scheme: api.ids, scale: options.scale, seed: options.seed,
-                                  invalidRecords: options.invalidRecords, expectation: api.expectedMeta)
+                                  invalidRecords: options.invalidRecords, expectation: api.expectedRecord)
             data.setFaults(options.faults)
             let handler = api.init(data: data, options: options)
             let (task, port) = try await serve(handler, data: data, tls: tls, requireClientCertificate: api.requiresClientCertificate,

@@ -128,8 +128,9 @@ public final class RegionData: Sendable {
     let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
     /// The faults played on this region's answers.
     let faults: FaultPlayer
-    /// How a region adjusts the expected export (version rules, say).
-    let expectation: @Sendable (SimEntry) -> SourceMeta
+    /// What the gateway's export must show for an entry (the region's
+    /// `RegionAPI.expectedRecord`: version rules, fields its wire lacks).
+    let expectation: @Sendable (SimEntry) -> Record
 
     struct WorldState {
         var collections: [CollectionName: SimCollection] = [:]
@@ -140,7 +141,7 @@ public final class RegionData: Sendable {
     }
 
     init(code: String, scheme: IDScheme, scale: Int, seed: UInt64, invalidRecords: Int,
-         expectation: @escaping @Sendable (SimEntry) -> SourceMeta) {
+         expectation: @escaping @Sendable (SimEntry) -> Record) {
         self.code = code
         self.scheme = scheme
         self.expectation = expectation
@@ -199,11 +200,7 @@ public final class RegionData: Sendable {
         withState { w in
             (w.collections[collection]?.entries ?? []).filter { $0.defect == nil }
                 .sorted { $0.sourceID < $1.sourceID }
-                .map { e in
-                    var record = e.record
-                    record.meta = expectation(e)
-                    return record.json.serialized()
-                }
+                .map { e in expectation(e).json.serialized() }
         }
     }
 
@@ -254,6 +251,32 @@ public final class RegionData: Sendable {
             // New entries are stamped and ordered by `mutate`.
             return []
         }
+    }
+
+    /// Adds one contract, as `add(.contracts, count: 1)` would, but on the
+    /// certificate with `certificateSourceID`: a test plays a contract that a
+    /// walk reads before the certificate it names (added just before it).
+    ///
+    /// - Returns: the new contract's source id, or `nil` when the world has
+    ///   no such certificate.
+    @discardableResult
+    public func addContract(onCertificate certificateSourceID: String) -> String? {
+        let added = mutate(.contracts) { w, _ in
+            guard let i = w.collections[.certificates]!.index[certificateSourceID],
+                  case let .certificate(certificate) = w.collections[.certificates]!.entries[i].record else { return [] }
+            var generator = Generator(code: code, scheme: scheme, seed: w.random.next())
+            let n = w.nextIndex[.contracts, default: 0]
+            w.nextIndex[.contracts] = n + 1
+            guard case var .contract(contract)? = generator.extra(.contracts, index: n, world: w) else { return [] }
+            contract.certificateNumber = certificate.number
+            var entry = SimEntry(record: .contract(contract), updatedAt: Timestamp(seconds: w.clock), version: 1,
+                                 deleted: false, defect: nil, sortKey: scheme.sortKey(contract.meta.sourceID))
+            entry.record.meta.updatedAt = entry.updatedAt
+            // Stamped and ordered by `mutate`, as `add` does.
+            w.collections[.contracts]!.append(entry)
+            return []
+        }
+        return added.first
     }
 
     /// Deletes `count` live records that nothing else references.
