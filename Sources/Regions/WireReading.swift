@@ -115,6 +115,17 @@ public struct WireObject {
         return v
     }
 
+    /// Runs a parse of a field that holds personal data (a birth date, say):
+    /// its error names the field and what was expected, never the value.
+    public func personal<T>(_ key: String, expected: String, _ body: () throws(ValueError) -> T) throws(ValueError) -> T {
+        guard has(key) else { throw fail(key, "is missing") }
+        do {
+            return try body()
+        } catch {
+            throw fail(key, "is not \(expected)")
+        }
+    }
+
     /// Runs a parse of field `key`, naming the field in its error.
     public func located<T>(_ key: String, _ body: () throws(ValueError) -> T) throws(ValueError) -> T {
         do {

@@ -57,17 +57,10 @@ public struct LeningradMapping: Sendable {
         return try o.located(key) { () throws(ValueError) in try Timestamp(localISO: s, offsetSeconds: Self.offset) }
     }
 
-    /// A `DD.MM.YYYY` date. A birth date is personal data: its error says
-    /// what is wrong without quoting it.
-    func date(_ o: WireObject, _ key: String, personal: Bool = false) throws(ValueError) -> LocalDate {
+    /// A `DD.MM.YYYY` date.
+    func date(_ o: WireObject, _ key: String) throws(ValueError) -> LocalDate {
         let s = try o.string(key)
-        return try o.located(key) { () throws(ValueError) in
-            do throws(ValueError) {
-                return try LocalDate(dotted: s)
-            } catch {
-                throw personal ? ValueError("is not a date DD.MM.YYYY") : error
-            }
-        }
+        return try o.located(key) { () throws(ValueError) in try LocalDate(dotted: s) }
     }
 
     /// A `0 | 1` flag.
@@ -154,7 +147,9 @@ public struct LeningradMapping: Sendable {
             },
             type: try o.code("cert_kind", Self.certificateKinds),
             child: Child(sourceID: try o.id("child_id"), lastName: name.last, firstName: name.first,
-                         middleName: name.middle, birthDate: try date(o, "birthday", personal: true), snils: snils),
+                         middleName: name.middle, birthDate: try o.personal("birthday", expected: "a date DD.MM.YYYY") { () throws(ValueError) in
+                             try date(o, "birthday")
+                         }, snils: snils),
             nominal: try amount(o, "nominal"),
             balance: try amount(o, "balance"),
             year: try o.int("period"),

@@ -116,7 +116,9 @@ public struct OmskMapping: Sendable {
                          lastName: normalizeName(try c.string("lastName")),
                          firstName: normalizeName(try c.string("firstName")),
                          middleName: middle?.isEmpty == true ? nil : middle,
-                         birthDate: try date(c, "birthDate"), snils: snils),
+                         birthDate: try c.personal("birthDate", expected: "a date YYYY-MM-DD") { () throws(ValueError) in
+                             try date(c, "birthDate")
+                         }, snils: snils),
             nominal: try WireRules.nonNegative(try o.roubles("nominal"), what: "nominal"),
             balance: try WireRules.nonNegative(try o.roubles("balance"), what: "balance"),
             year: try o.int("year"),

@@ -138,32 +138,37 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// A token bucket: at most `perSecond` requests in any second, with no burst
-/// above that.
+/// At most `perSecond` requests in any window of one second, as the regions
+/// measure it ("5 requests a second, measured over one second"): a request
+/// waits until the one `perSecond` places before it is a second old. A token
+/// bucket that starts full would let twice the limit through in the first
+/// second.
 actor RateLimiter {
     let perSecond: Int
-    private var tokens: Double
-    private var last: ContinuousClock.Instant
+    /// When the last `perSecond` requests went, oldest first.
+    private var sent: [ContinuousClock.Instant] = []
     private let clock = ContinuousClock()
+    /// A margin for the server's clock reading the window a little differently.
+    private let margin: Duration = .milliseconds(20)
 
     init(perSecond: Int) {
         self.perSecond = max(1, perSecond)
-        tokens = Double(self.perSecond)
-        last = clock.now
     }
 
     func acquire() async {
         while true {
             let now = clock.now
-            let elapsed = now - last
-            last = now
-            tokens = min(Double(perSecond), tokens + elapsed / .seconds(1) * Double(perSecond))
-            if tokens >= 1 {
-                tokens -= 1
+            sent.removeAll { now - $0 >= .seconds(1) + margin }
+            if sent.count < perSecond {
+                sent.append(now)
                 return
             }
-            let wait = (1 - tokens) / Double(perSecond)
-            try? await Task.sleep(for: .seconds(wait))
+            let wait = sent[0] + .seconds(1) + margin - now
+            do {
+                try await Task.sleep(for: wait)
+            } catch {
+                return   // cancelled: the request itself will notice
+            }
         }
     }
 }
