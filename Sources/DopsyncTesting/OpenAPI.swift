@@ -13,6 +13,10 @@ internal import Yams
 public struct OpenAPIContract: Sendable {
     /// The document as JSON; numbers keep their text.
     public let document: JSONValue
+    /// Whether a member that a `type: object` schema with `properties` does
+    /// not list is a problem even without `additionalProperties: false`: a
+    /// simulator must send only what the page documents.
+    public var undocumentedMembersAreProblems = false
 
     /// Reads a contract from the repository.
     ///
@@ -124,6 +128,8 @@ public struct OpenAPIContract: Sendable {
                 } else if let extra = schema["additionalProperties"] {
                     if extra == .bool(false) { out.append("\(place).\(key): is not documented") }
                     else if case .object = extra { check(member, extra, "\(place).\(key)", &out) }
+                } else if undocumentedMembersAreProblems, properties != nil, schema["type"] == .string("object") {
+                    out.append("\(place).\(key): is not documented")
                 }
             }
         }

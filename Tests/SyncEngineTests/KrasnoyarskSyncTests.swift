@@ -177,19 +177,25 @@ struct KrasnoyarskSyncTests {
         defer { Task { await gateway.stop() } }
         let data = gateway.simulator.data(Self.region)
         _ = try await Self.sync(gateway, pageSize: 40)
-        let reads = Mutex(0)
+        let reads = Mutex<[CollectionName: Int]>([:])
+        let deleted = Mutex<[CollectionName: Int]>([:])
         data.onRead { collection in
-            guard collection == .charges else { return }
-            switch reads.withLock({ $0 += 1; return $0 }) {
-            case 3: data.delete(.charges, count: 3)      // within the overlap
-            case 5: data.delete(.charges, count: 60)     // far beyond it: the walk steps back
-            default: break
+            let n = reads.withLock { r in r[collection, default: 0] += 1; return r[collection]! }
+            let gone: [String] = switch (collection, n) {
+            case (.contracts, 3): data.delete(.contracts, count: 3)   // within the overlap
+            case (.contracts, 5): data.delete(.contracts, count: 30)  // beyond it: the walk steps back
+            case (.charges, 5): data.delete(.charges, count: 60)
+            default: []
             }
+            deleted.withLock { $0[collection, default: 0] += gone.count }
         }
         let report = try await Self.sync(gateway, pageSize: 40, full: true)
         #expect(report.succeeded, "\(report.failures)")
+        // A record wrongly swept would show `"deleted":true` here.
         try Self.expectExportsMatch(gateway, data)
-        #expect(report.counts(Self.region, .charges).deleted == 63)
+        for c in [CollectionName.contracts, .charges] {
+            #expect(report.counts(Self.region, c).deleted == deleted.withLock { $0[c] }, "\(c)")
+        }
     }
 
     @Test func tokensThatExpireMidSyncAreRenewed() async throws {
