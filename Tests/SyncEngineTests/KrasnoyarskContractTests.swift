@@ -160,10 +160,17 @@ struct KrasnoyarskContractTests {
         let contract = try Self.contract()
         let http = try HTTPClient(configuration: HTTPClientConfiguration(tls: TLSOptions(caFile: gateway.simulator.caPath)))
         defer { http.shutdown() }
+        let url = gateway.simulator.baseURL("krasnoyarsk") + "/v3/changes?since=0"
         var refused: HTTPResponse? = nil
-        for _ in 0..<8 where refused == nil {
-            let response = try await http.execute(HTTPRequest(url: gateway.simulator.baseURL("krasnoyarsk") + "/v3/changes?since=0"))
-            if response.status == 429 { refused = response }
+        // Batches of requests sent at once: on a busy machine too, some
+        // second sees more than five.
+        for _ in 0..<10 where refused == nil {
+            refused = try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+                for _ in 0..<8 { group.addTask { try await http.execute(HTTPRequest(url: url)) } }
+                var first: HTTPResponse? = nil
+                for try await response in group where response.status == 429 && first == nil { first = response }
+                return first
+            }
         }
         let response = try #require(refused)
         #expect(response.header("retry-after") == "1")

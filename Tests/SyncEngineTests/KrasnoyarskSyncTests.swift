@@ -176,7 +176,7 @@ struct KrasnoyarskSyncTests {
         let gateway = try await GatewayUnderTest.start(regions: [Self.region], scale: 300)
         defer { Task { await gateway.stop() } }
         let data = gateway.simulator.data(Self.region)
-        _ = try await Self.sync(gateway, pageSize: 40)
+        _ = try await gateway.sync()
         let reads = Mutex<[CollectionName: Int]>([:])
         let deleted = Mutex<[CollectionName: Int]>([:])
         data.onRead { collection in
