@@ -37,7 +37,10 @@ internal import Transport
 /// then continues exactly after a record already listed. When none is found
 /// the set shifted back by more than the overlap: the walk steps back one
 /// page and looks again (offset 0 needs no proof). Records that changed during
-/// the walk are in the feed read after it.
+/// the walk are in the feed read right after it, in the same pull: in an order
+/// where a change moves a record behind the walk, the record may be missed
+/// (and swept) but that feed read restores it. This rests on one assumption
+/// the page allows: records that do not change keep their relative order.
 public struct KrasnoyarskAdapter: RegionAdapter {
     public static let descriptor = RegionDescriptor(
         name: "krasnoyarsk", code: "24", title: "Красноярский край", utcOffsetSeconds: 7 * 3600,

@@ -12,7 +12,13 @@ internal import Synchronization
 /// appended to the feed in commit order through `RegionData.onMutate`. A
 /// snapshot lists live records in the world's order (by time of last change,
 /// a change moving a record to the end), the least friendly order the page
-/// allows for offset paging.
+/// allows for offset paging; `RegionData.willRead` runs before each snapshot
+/// page is computed (a feed page belongs to no one collection).
+///
+/// The expected export assumes the gateway read a record's state before it
+/// was deleted: a record changed and then deleted between two syncs shows
+/// its changed fields there, while the gateway (whose feed delete carries no
+/// fields) keeps the ones it last read.
 final class KrasnoyarskAPI: RegionAPI {
     static let name = "krasnoyarsk"
     static let code = "24"
