@@ -127,6 +127,7 @@ let package = Package(
                 "Regions",
                 "SyncEngine",
                 "Simulator",
+                // Reads the regions' OpenAPI contracts for contract tests.
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

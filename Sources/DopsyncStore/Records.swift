@@ -38,35 +38,72 @@ extension Store {
                       sweep: SweepStep? = nil) throws(StoreError) -> ApplyCounts {
         try write { db in
             let now = nowText()
-            var counts = ApplyCounts()
-            counts.fetched = items.count
-            for item in items {
-                switch item {
-                case let .upsert(record, raw, certificateRef):
-                    try upsert(db, region: region, collection: collection, record: record, raw: raw,
-                               certificateRef: certificateRef, now: now, counts: &counts)
-                case let .delete(sourceID, updatedAt, version, raw):
-                    try markDeleted(db, region: region, collection: collection, sourceID: sourceID,
-                                    updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts)
-                case let .quarantine(sourceID, raw, reason):
-                    try quarantine(db, region: region, collection: collection, sourceID: sourceID,
-                                   raw: raw, reason: reason, now: now)
-                    counts.quarantined += 1
-                }
-            }
+            var counts = try applyItems(db, region: region, collection: collection, items: items, now: now)
             if let sweep {
                 try self.sweep(db, region: region, collection: collection, items: items, step: sweep,
                                now: now, counts: &counts)
             }
-            if let position {
-                try db.execute(sql: """
-                    INSERT INTO position(region, collection, position, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(region, collection) DO UPDATE SET position = excluded.position,
-                        updated_at = excluded.updated_at
-                    """, arguments: [region, stream ?? collection.rawValue, position, now])
-            }
+            try setPosition(db, region: region, stream: stream ?? collection.rawValue, position: position, now: now)
             return counts
         }
+    }
+
+    /// Applies one page that carries records of several collections (a change
+    /// feed, as Krasnoyarsk's) and moves the stream's position, all in one
+    /// transaction: a process killed at any moment leaves either the whole
+    /// page with its position or none of it.
+    ///
+    /// - Parameters:
+    ///   - groups: each collection's items in the order the region sent them;
+    ///     the groups are applied in the order given (certificates before
+    ///     contracts resolve a contract's certificate at once; either order
+    ///     ends the same).
+    ///   - stream: the position's name (`feed`).
+    ///   - position: the adapter's position after this page, or `nil` to leave it.
+    /// - Returns: what the page did, per collection.
+    public func apply(region: String, groups: [(collection: CollectionName, items: [PageItem])],
+                      stream: String, position: String?) throws(StoreError) -> [CollectionName: ApplyCounts] {
+        try write { db in
+            let now = nowText()
+            var counts: [CollectionName: ApplyCounts] = [:]
+            for group in groups {
+                counts[group.collection, default: ApplyCounts()] +=
+                    try applyItems(db, region: region, collection: group.collection, items: group.items, now: now)
+            }
+            try setPosition(db, region: region, stream: stream, position: position, now: now)
+            return counts
+        }
+    }
+
+    /// Stores each item of one collection; the caller owns the transaction.
+    private func applyItems(_ db: Database, region: String, collection: CollectionName, items: [PageItem],
+                            now: String) throws -> ApplyCounts {
+        var counts = ApplyCounts()
+        counts.fetched = items.count
+        for item in items {
+            switch item {
+            case let .upsert(record, raw, certificateRef):
+                try upsert(db, region: region, collection: collection, record: record, raw: raw,
+                           certificateRef: certificateRef, now: now, counts: &counts)
+            case let .delete(sourceID, updatedAt, version, raw):
+                try markDeleted(db, region: region, collection: collection, sourceID: sourceID,
+                                updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts)
+            case let .quarantine(sourceID, raw, reason):
+                try quarantine(db, region: region, collection: collection, sourceID: sourceID,
+                               raw: raw, reason: reason, now: now)
+                counts.quarantined += 1
+            }
+        }
+        return counts
+    }
+
+    private func setPosition(_ db: Database, region: String, stream: String, position: String?, now: String) throws {
+        guard let position else { return }
+        try db.execute(sql: """
+            INSERT INTO position(region, collection, position, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(region, collection) DO UPDATE SET position = excluded.position,
+                updated_at = excluded.updated_at
+            """, arguments: [region, stream, position, now])
     }
 
     private func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,

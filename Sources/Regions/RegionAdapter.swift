@@ -43,6 +43,11 @@ public protocol PullSink: Sendable {
     /// told by absence.
     func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?,
                 sweep: SweepStep?) async throws
+    /// Stores a page that carries several collections (a change feed) and
+    /// sets the stream's position, all atomically: each group holds one
+    /// collection's items in the order the region sent them.
+    func commit(groups: [(collection: CollectionName, items: [PageItem])], stream: String,
+                position: String?) async throws
     /// Tells how many records a walk of `collection` expects, when the region says.
     func expect(_ collection: CollectionName, total: Int?) async
 }

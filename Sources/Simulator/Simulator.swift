@@ -14,6 +14,7 @@ public struct SimulatorOptions: Sendable {
     static let regionAPIs: [any RegionAPI.Type] = [
         OmskAPI.self,
         LeningradAPI.self,
+        KrasnoyarskAPI.self,
     ]
 
     /// Names of every region the simulator can serve.

@@ -15,6 +15,18 @@ public enum Defect: Sendable, Equatable {
     case wrongDateForm
 }
 
+extension Defect {
+    /// The child's СНИЛС (or a stand-in when the child has none) as
+    /// `NNN-NNN-NNN CC` with a checksum that fails: how `badSnils` is written
+    /// on every wire that uses that form.
+    static func brokenSnils(_ snils: Snils?) -> String {
+        let d = snils?.digits ?? "11223344595"
+        let check = (Int(d.suffix(2))! + 1) % 100
+        return String(d.prefix(3) + "-" + d.dropFirst(3).prefix(3) + "-" + d.dropFirst(6).prefix(3) + " ")
+            + (check < 10 ? "0" : "") + String(check)
+    }
+}
+
 /// One record of a simulated region with its wire state.
 public struct SimEntry: Sendable {
     /// The record's normalized content (its meta holds region and source id).
@@ -28,6 +40,10 @@ public struct SimEntry: Sendable {
     public var sortKey: String
     /// Whether the latest state was last served from a snapshot (Krasnoyarsk).
     public var lastServedBySnapshot = false
+    /// The stamp and snapshot flag the entry had before its latest change: what
+    /// a gateway still shows after a deletion that carries no fields (a
+    /// Krasnoyarsk feed `delete`).
+    public var previous: (updatedAt: Timestamp, version: Int, servedBySnapshot: Bool)?
     /// Where the entry's live slot is in the collection's order.
     var slot: Int = -1
 
@@ -126,6 +142,7 @@ public final class RegionData: Sendable {
     let counters = Mutex<(writes: Int, requests: Int)>((0, 0))
     let revokers = Mutex<[@Sendable () -> Void]>([])
     let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
+    let mutationHooks = Mutex<[@Sendable (CollectionName, inout [SimEntry]) -> Void]>([])
     /// The faults played on this region's answers.
     let faults: FaultPlayer
     /// What the gateway's export must show for an entry (the region's
@@ -178,6 +195,16 @@ public final class RegionData: Sendable {
     public func setFaults(_ faults: SimFaults) { self.faults.set(faults) }
 
     func onRevoke(_ revoke: @escaping @Sendable () -> Void) { revokers.withLock { $0.append(revoke) } }
+
+    /// Calls `hook` with the entries each change stamped (ordered by sort
+    /// key), while the world is still locked, so that a region's change log
+    /// (Krasnoyarsk's feed) sees changes in commit order. The hook may adapt
+    /// the records to what its wire can say (Krasnoyarsk has no `mixed`
+    /// format); what it leaves is stored. It must not call back into this
+    /// `RegionData`.
+    func onMutate(_ hook: @escaping @Sendable (CollectionName, inout [SimEntry]) -> Void) {
+        mutationHooks.withLock { $0.append(hook) }
+    }
 
     /// Successful writes applied (PUT, PATCH, POST, import items).
     public var writesApplied: Int { counters.withLock { $0.writes } }
@@ -333,6 +360,7 @@ public final class RegionData: Sendable {
             }
             var stamped: [Int] = []
             for i in changed where i < before {
+                c.entries[i].previous = (c.entries[i].updatedAt, c.entries[i].version, c.entries[i].lastServedBySnapshot)
                 c.entries[i].updatedAt = Timestamp(seconds: w.clock)
                 c.entries[i].version += 1
                 c.entries[i].lastServedBySnapshot = false
@@ -340,6 +368,10 @@ public final class RegionData: Sendable {
             }
             stamped += Array(before..<c.entries.count)
             c.moveToEnd(stamped)
+            let order = stamped.sorted { c.entries[$0].sortKey < c.entries[$1].sortKey }
+            var entries = order.map { c.entries[$0] }
+            for hook in mutationHooks.withLock({ $0 }) { hook(collection, &entries) }
+            for (i, e) in zip(order, entries) { c.entries[i].record = e.record }
             w.collections[collection] = c
             w.generation += 1
             return stamped.map { c.entries[$0].sourceID }

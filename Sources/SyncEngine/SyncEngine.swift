@@ -130,11 +130,26 @@ final class StoreSink: PullSink {
                 sweep: SweepStep?) async throws {
         let applied = try store.apply(region: descriptor.code, collection: collection, items: items,
                                       stream: stream, position: position, sweep: sweep)
-        let total = counts.withLock { c in
-            c[collection, default: ApplyCounts()] += applied
-            return c[collection]!
+        await count([collection: applied])
+    }
+
+    func commit(groups: [(collection: CollectionName, items: [PageItem])], stream: String,
+                position: String?) async throws {
+        let applied = try store.apply(region: descriptor.code, groups: groups, stream: stream, position: position)
+        await count(applied)
+    }
+
+    /// Adds a page's counts to the collections' totals and shows them.
+    private func count(_ applied: [CollectionName: ApplyCounts]) async {
+        let totals = counts.withLock { c in
+            applied.keys.sorted().map { collection -> (CollectionName, ApplyCounts) in
+                c[collection, default: ApplyCounts()] += applied[collection]!
+                return (collection, c[collection]!)
+            }
         }
-        await progress.progress(region: descriptor.name, collection: collection, counts: total)
+        for (collection, total) in totals {
+            await progress.progress(region: descriptor.name, collection: collection, counts: total)
+        }
     }
 
     func expect(_ collection: CollectionName, total: Int?) async {

@@ -175,4 +175,25 @@ struct StoreTests {
         #expect(lines[1].contains(#""deleted":true"#) && lines[1].contains(#""source_version":"1""#))
         #expect(lines[2].contains(#""deleted":false"#))
     }
+
+    /// A change feed page mixes collections: its records of every collection
+    /// and the feed's position are stored in one transaction, and a contract
+    /// whose certificate is in the same page gets its number.
+    @Test func aPageOfSeveralCollectionsCommitsWithItsPosition() throws {
+        let store = try Store.inMemory()
+        let counts = try store.apply(region: "47", groups: [
+            (collection: .certificates, items: [.upsert(try certificate("31", number: "4700000031"), raw: "{}")]),
+            (collection: .contracts, items: [
+                .upsert(try contract("9"), raw: "{}", certificateRef: "31"),
+                .delete(sourceID: "8", updatedAt: nil, version: nil, raw: "{}"),
+            ]),
+        ], stream: "feed", position: "1043")
+        #expect(counts[.certificates]?.created == 1)
+        #expect(counts[.contracts]?.created == 1 && counts[.contracts]?.fetched == 2)
+        #expect(counts[.contracts]?.unchanged == 1, "a delete of a record never held is not kept")
+        #expect(try store.position(region: "47", stream: "feed") == "1043")
+        #expect(try exported(store, .contracts).count == 1)
+        #expect(try exported(store, .contracts)[0].contains(#""certificate_number":"4700000031""#))
+        #expect(try exported(store, .certificates).count == 1)
+    }
 }

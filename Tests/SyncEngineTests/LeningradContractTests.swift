@@ -117,7 +117,7 @@ struct LeningradContractTests {
             (#","from_parent":0"#, "", "$.from_parent: is missing"),
             (#""price":125050"#, #""price":"1250.50""#, "$.price: expected integer"),
             (#""version":1"#, #""version":1,"comment":"x""#, "$.comment: is not documented"),
-            (#""period":"10.2026""#, #""period":"2026-10""#, "$.period: \"2026-10\" does not match"),
+            (#""period":"10.2026""#, #""period":"2026-10""#, "$.period: does not match"),
             (#""is_deleted":0"#, #""is_deleted":2"#, "$.is_deleted: 2 is not one of [0,1]"),
             (#""version":1"#, #""version":2"#, "$.version: expected 1, got 2"),
         ]

@@ -35,7 +35,7 @@ public struct OmskMapping: Sendable {
             id = try? o.id(collection == .certificates && !o.has("id") ? "number" : "id")
             if o.has("deleted"), try o.bool("deleted") {
                 guard let id else { throw ValueError("tombstone has no id") }
-                return .delete(sourceID: id, updatedAt: try timestamp(o, "updatedAt"),
+                return .delete(sourceID: id, updatedAt: try o.timestamp("updatedAt"),
                                version: try o.id("version"), raw: raw)
             }
             let record: Record
@@ -51,42 +51,19 @@ public struct OmskMapping: Sendable {
         }
     }
 
-    func timestamp(_ o: WireObject, _ key: String) throws(ValueError) -> Timestamp {
-        let s = try o.string(key)
-        return try o.located(key) { () throws(ValueError) in try Timestamp(iso: s) }
-    }
-
-    func date(_ o: WireObject, _ key: String) throws(ValueError) -> LocalDate {
-        let s = try o.string(key)
-        return try o.located(key) { () throws(ValueError) in try LocalDate(iso: s) }
-    }
-
     func meta(_ o: WireObject, id: String) throws(ValueError) -> SourceMeta {
-        SourceMeta(region: Self.region, sourceID: id, updatedAt: try timestamp(o, "updatedAt"),
+        SourceMeta(region: Self.region, sourceID: id, updatedAt: try o.timestamp("updatedAt"),
                    version: try o.id("version"))
-    }
-
-    func municipality(_ o: WireObject) throws(ValueError) -> Municipality {
-        let m = try o.object("municipality")
-        let oktmo = try m.string("oktmo")
-        return Municipality(
-            oktmo: try m.located("oktmo") { () throws(ValueError) in try WireRules.digits(oktmo, lengths: [8], what: "ОКТМО") },
-            name: try m.optionalString("name"))
     }
 
     func program(_ o: WireObject) throws(ValueError) -> Program {
         let p = try o.object("provider")
-        let inn = try p.string("inn")
-        let ogrn = try p.optionalString("ogrn")
         return Program(
             meta: try meta(o, id: try o.id("id")),
             title: try o.string("title"),
             description: try o.optionalString("description") ?? "",
             provider: Provider(
-                inn: try p.located("inn") { () throws(ValueError) in try WireRules.digits(inn, lengths: [10, 12], what: "ИНН") },
-                ogrn: try ogrn.map { (s: String) throws(ValueError) in
-                    try p.located("ogrn") { () throws(ValueError) in try WireRules.digits(s, lengths: [13, 15], what: "ОГРН") }
-                },
+                inn: try p.inn(), ogrn: try p.optionalOgrn(),
                 name: try p.string("name"),
                 kind: try p.code("kind", Self.kinds)),
             direction: try o.code("direction", Self.directions),
@@ -94,19 +71,16 @@ public struct OmskMapping: Sendable {
             hoursTotal: try o.optionalInt("hoursTotal"),
             priceMonth: try WireRules.nonNegative(try o.roubles("pricePerMonth"), what: "pricePerMonth"),
             registry: try o.code("registry", Self.registries),
-            municipality: try municipality(o),
+            municipality: try o.municipality(),
             format: try o.code("format", Self.formats),
             status: try o.code("status", Self.programStatuses),
-            startsOn: o.has("startDate") ? try date(o, "startDate") : nil,
-            endsOn: o.has("endDate") ? try date(o, "endDate") : nil)
+            startsOn: o.has("startDate") ? try o.date("startDate") : nil,
+            endsOn: o.has("endDate") ? try o.date("endDate") : nil)
     }
 
     func certificate(_ o: WireObject) throws(ValueError) -> Certificate {
         let number = try o.string("number")
         let c = try o.object("child")
-        let snils: Snils? = try c.optionalString("snils").map { (s: String) throws(ValueError) in
-            try c.located("snils") { () throws(ValueError) in try Snils(s) }
-        }
         let middle = try c.optionalString("middleName").map(normalizeName)
         return Certificate(
             meta: try meta(o, id: number),
@@ -116,15 +90,13 @@ public struct OmskMapping: Sendable {
                          lastName: normalizeName(try c.string("lastName")),
                          firstName: normalizeName(try c.string("firstName")),
                          middleName: middle?.isEmpty == true ? nil : middle,
-                         birthDate: try c.personal("birthDate", expected: "a date YYYY-MM-DD") { () throws(ValueError) in
-                             try date(c, "birthDate")
-                         }, snils: snils),
+                         birthDate: try c.birthDate("birthDate"), snils: try c.optionalSnils()),
             nominal: try WireRules.nonNegative(try o.roubles("nominal"), what: "nominal"),
             balance: try WireRules.nonNegative(try o.roubles("balance"), what: "balance"),
             year: try o.int("year"),
             status: try o.code("status", Self.certificateStatuses),
-            municipality: try municipality(o),
-            issuedAt: o.has("issuedAt") ? try timestamp(o, "issuedAt") : nil)
+            municipality: try o.municipality(),
+            issuedAt: o.has("issuedAt") ? try o.timestamp("issuedAt") : nil)
     }
 
     func contract(_ o: WireObject) throws(ValueError) -> Contract {
@@ -135,7 +107,7 @@ public struct OmskMapping: Sendable {
                 try WireRules.certificateNumber(number, region: Self.region)
             },
             programSourceID: try o.id("programId"),
-            startsOn: try date(o, "startDate"), endsOn: try date(o, "endDate"),
+            startsOn: try o.date("startDate"), endsOn: try o.date("endDate"),
             priceMonth: try WireRules.nonNegative(try o.roubles("pricePerMonth"), what: "pricePerMonth"),
             status: try o.code("status", Self.contractStatuses))
     }

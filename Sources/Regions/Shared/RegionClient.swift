@@ -43,8 +43,15 @@ public final class RegionClient: Sendable {
             await limiter.acquire()
             let cause: String
             var retryAfter: Duration? = nil
+            let outcome: Result<HTTPResponse, TransportError>
             do {
-                let response = try await http.execute(request)
+                outcome = .success(try await http.execute(request))
+            } catch {
+                outcome = .failure(error)
+            }
+            await limiter.release()
+            do {
+                let response = try outcome.get()
                 let s = response.status
                 let retryable = s == 429 || s == 502 || s == 503 || s == 504 || (retryServerErrors && s >= 500)
                 if !retryable { return response }
@@ -138,37 +145,46 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// At most `perSecond` requests in any window of one second, as the regions
-/// measure it ("5 requests a second, measured over one second"): a request
-/// waits until the one `perSecond` places before it is a second old. A token
-/// bucket that starts full would let twice the limit through in the first
-/// second.
+/// At most `perSecond` requests in any second as the server counts them.
+///
+/// A server counts a request when it arrives, somewhere between our start and
+/// our answer; a token bucket that counts starts only lets `2 × perSecond`
+/// through in one second (a full bucket, then its refill) and a slow first
+/// answer pushes more arrivals into one second. So a request counts from its
+/// start until one second after its answer: a new one starts only while fewer
+/// than `perSecond` are in flight or answered within the last second.
 actor RateLimiter {
     let perSecond: Int
-    /// When the last `perSecond` requests went, oldest first.
-    private var sent: [ContinuousClock.Instant] = []
+    private var inFlight = 0
+    /// When each recent request was answered, oldest first.
+    private var answered: [ContinuousClock.Instant] = []
     private let clock = ContinuousClock()
-    /// A margin for the server's clock reading the window a little differently.
-    private let margin: Duration = .milliseconds(20)
 
     init(perSecond: Int) {
         self.perSecond = max(1, perSecond)
     }
 
+    /// Waits until one more request may start, and counts it as in flight.
     func acquire() async {
         while true {
             let now = clock.now
-            sent.removeAll { now - $0 >= .seconds(1) + margin }
-            if sent.count < perSecond {
-                sent.append(now)
+            answered.removeAll { now - $0 >= .seconds(1) }
+            // A cancelled task goes on to fail at once rather than spin on a
+            // sleep that no longer waits.
+            if inFlight + answered.count < perSecond || Task.isCancelled {
+                inFlight += 1
                 return
             }
-            let wait = sent[0] + .seconds(1) + margin - now
-            do {
-                try await Task.sleep(for: wait)
-            } catch {
-                return   // cancelled: the request itself will notice
-            }
+            // Wake when the oldest answer leaves the window; with every slot
+            // in flight, poll briefly (an answer also frees a slot).
+            let wait = answered.first.map { .seconds(1) - (now - $0) } ?? .milliseconds(20)
+            try? await Task.sleep(for: max(wait, .milliseconds(1)))
         }
+    }
+
+    /// Marks a request started by `acquire` as answered (or failed) now.
+    func release() {
+        inFlight = max(0, inFlight - 1)
+        answered.append(clock.now)
     }
 }

@@ -151,10 +151,7 @@ final class OmskAPI: RegionAPI {
             if let middle = c.child.middleName { child.append(("middleName", .string(middle))) }
             child.append(("birthDate", .string(c.child.birthDate.description)))
             if e.defect == .badSnils {
-                let d = c.child.snils?.digits ?? "11223344595"
-                let check = (Int(d.suffix(2))! + 1) % 100
-                let bad = d.prefix(3) + "-" + d.dropFirst(3).prefix(3) + "-" + d.dropFirst(6).prefix(3) + " " + (check < 10 ? "0" : "") + String(check)
-                child.append(("snils", .string(String(bad))))
+                child.append(("snils", .string(Defect.brokenSnils(c.child.snils))))
             } else if let snils = c.child.snils {
                 child.append(("snils", .string(snils.formatted)))
             }
