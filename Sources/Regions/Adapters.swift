@@ -4,6 +4,7 @@ public import DopsyncConfig
 /// adapter folder beside this file and one folder in `regions/`.
 public let regionAdapters: [any RegionAdapter.Type] = [
     OmskAdapter.self,
+    KemerovoAdapter.self,
 ]
 
 /// The adapter type of a region by its configuration name.
