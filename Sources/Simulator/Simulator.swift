@@ -13,6 +13,7 @@ public struct SimulatorOptions: Sendable {
     /// The regions the simulator can serve, in code order of the configuration.
     static let regionAPIs: [any RegionAPI.Type] = [
         OmskAPI.self,
+        KemerovoAPI.self,
     ]
 
     /// Names of every region the simulator can serve.
