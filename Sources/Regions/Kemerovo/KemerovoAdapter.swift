@@ -40,17 +40,15 @@ public struct KemerovoAdapter: RegionAdapter {
         try self.init(settings: settings, pageSize: Self.descriptor.pageSize)
     }
 
-    /// Makes an adapter with a page size and pacing of its own (tests use
-    /// small pages to walk through many of them).
+    /// Makes an adapter with a page size and retries of its own (tests use
+    /// small pages to walk through many of them, and give up sooner).
     ///
     /// - Parameters:
     ///   - pageSize: records asked per page, 2 to 1000.
-    ///   - requestsPerSecond: the client-side limit; the region's documented 5 by default.
     ///   - retryPolicy: how transient failures are retried.
     /// - Throws: `RegionError` when the client certificate or key cannot be
     ///   used, or the page size is out of range.
-    public init(settings: RegionSettings, pageSize: Int, requestsPerSecond: Int? = nil,
-                retryPolicy: RetryPolicy = .default) throws(RegionError) {
+    public init(settings: RegionSettings, pageSize: Int, retryPolicy: RetryPolicy = .default) throws(RegionError) {
         let d = Self.descriptor
         guard (2...1000).contains(pageSize) else {
             throw RegionError(region: d.name, "page size \(pageSize) is not within 2...1000 (the exchange's count)")
@@ -63,7 +61,7 @@ public struct KemerovoAdapter: RegionAdapter {
         self.pageSize = pageSize
         client = try RegionClient(
             region: d.name, tls: TLSOptions(caFile: settings["ca_file"], clientCertFile: cert, clientKeyFile: key),
-            requestsPerSecond: requestsPerSecond ?? d.requestsPerSecond, policy: retryPolicy)
+            requestsPerSecond: d.requestsPerSecond, policy: retryPolicy)
     }
 
     /// Decodes one record element's text (`<Program>…</Program>`, UTF-8, as

@@ -119,4 +119,65 @@ struct KemerovoPosition: Codable, Equatable {
         self.watermark = watermark
         self.walk = walk
     }
+
+    enum CodingKeys: String, CodingKey { case watermark, walk }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        watermark = try c.decodeTime(.watermark)
+        walk = try c.decodeIfPresent(KemerovoWalk.self, forKey: .walk)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeTime(watermark, .watermark)
+        try c.encodeIfPresent(walk, forKey: .walk)
+    }
+}
+
+extension KemerovoWalk {
+    enum CodingKeys: String, CodingKey { case id, full, since, offset, overlap, newest, restarts, pages }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        full = try c.decode(Bool.self, forKey: .full)
+        since = try c.decodeTime(.since)
+        offset = try c.decode(Int.self, forKey: .offset)
+        overlap = try c.decodeIfPresent(String.self, forKey: .overlap)
+        newest = try c.decodeTime(.newest)
+        restarts = try c.decode(Int.self, forKey: .restarts)
+        pages = try c.decode(Int.self, forKey: .pages)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(full, forKey: .full)
+        try c.encodeTime(since, .since)
+        try c.encode(offset, forKey: .offset)
+        try c.encodeIfPresent(overlap, forKey: .overlap)
+        try c.encodeTime(newest, .newest)
+        try c.encode(restarts, forKey: .restarts)
+        try c.encode(pages, forKey: .pages)
+    }
+}
+
+// Times in a saved position are written as UTC ISO 8601 text, so that
+// `dopsync status` shows where a walk stands in a form people read.
+fileprivate extension KeyedDecodingContainer {
+    func decodeTime(_ key: Key) throws -> Int64? {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        do {
+            return try Timestamp(iso: text).seconds
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: error.description)
+        }
+    }
+}
+
+fileprivate extension KeyedEncodingContainer {
+    mutating func encodeTime(_ seconds: Int64?, _ key: Key) throws {
+        try encodeIfPresent(seconds.map { Timestamp(seconds: $0).description }, forKey: key)
+    }
 }
