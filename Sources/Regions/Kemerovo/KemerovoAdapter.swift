@@ -1,7 +1,7 @@
 public import DopsyncConfig
 public import DopsyncModel
 internal import Foundation
-public import Transport
+internal import Transport
 
 /// Kemerovo oblast (42), Электронная Школа 2.0 exchange: XML over `POST`,
 /// answers in windows-1251, mutual TLS plus `X-ES2-Client`, offset pages
@@ -15,6 +15,7 @@ public import Transport
 /// marks deleted the records it did not list; a walk that fails or is cut
 /// short deletes nothing, and the next full sync resumes it.
 public struct KemerovoAdapter: RegionAdapter {
+    /// What the region is; regions/kemerovo/region.yaml says the same (a test compares them).
     public static let descriptor = RegionDescriptor(
         name: "kemerovo", code: "42", title: "Кемеровская область — Кузбасс", utcOffsetSeconds: 7 * 3600,
         collections: [.programs, .certificates, .contracts, .charges],
@@ -36,6 +37,9 @@ public struct KemerovoAdapter: RegionAdapter {
     let pageSize: Int
     let mapping = KemerovoMapping()
 
+    /// Makes an adapter from its checked settings, with the exchange's largest page.
+    ///
+    /// - Throws: `RegionError` when the client certificate or key cannot be used.
     public init(settings: RegionSettings) throws(RegionError) {
         try self.init(settings: settings, pageSize: Self.descriptor.pageSize)
     }

@@ -16,6 +16,7 @@ public struct KemerovoFault: Error, Sendable, Equatable, CustomStringConvertible
     /// The URL asked.
     public let url: String
 
+    /// A fault as the region sent it, and where it was asked.
     public init(code: String, text: String, collection: CollectionName?, url: String) {
         self.code = code; self.text = text; self.collection = collection; self.url = url
     }

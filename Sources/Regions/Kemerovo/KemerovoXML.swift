@@ -1,18 +1,18 @@
-public import DopsyncModel
+internal import DopsyncModel
 internal import Foundation
 
 /// Why an XML text could not be read: what, and at which byte.
-public struct XMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
+struct XMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    let reason: String
     /// The byte offset in the (UTF-8) text where the problem was seen.
-    public let offset: Int
+    let offset: Int
 
-    public init(_ reason: String, offset: Int) {
+    init(_ reason: String, offset: Int) {
         self.reason = reason
         self.offset = offset
     }
 
-    public var description: String { "XML at byte \(offset): \(reason)" }
+    var description: String { "XML at byte \(offset): \(reason)" }
 }
 
 /// One XML element read whole: name, attributes, child elements and its own
