@@ -5,6 +5,7 @@ public import DopsyncConfig
 public let regionAdapters: [any RegionAdapter.Type] = [
     OmskAdapter.self,
     LeningradAdapter.self,
+    KemerovoAdapter.self,
     KrasnoyarskAdapter.self,
 ]
 

@@ -14,6 +14,8 @@ protocol RegionAPI: Sendable {
     static var basePath: String { get }
     /// Whether clients must present a certificate (mutual TLS).
     static var requiresClientCertificate: Bool { get }
+    /// Whether its reads tell of deletions (Kemerovo's do not).
+    static var reportsDeletions: Bool { get }
 
     /// The meta the gateway's export must show for an entry.
     static func expectedMeta(_ entry: SimEntry) -> SourceMeta
@@ -39,6 +41,7 @@ protocol RegionAPI: Sendable {
 
 extension RegionAPI {
     static var requiresClientCertificate: Bool { false }
+    static var reportsDeletions: Bool { true }
 
     func isTokenRequest(_ request: SimRequest) -> Bool { request.path.hasSuffix("/oauth/token") }
 

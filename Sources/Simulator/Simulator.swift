@@ -14,6 +14,7 @@ public struct SimulatorOptions: Sendable {
     static let regionAPIs: [any RegionAPI.Type] = [
         OmskAPI.self,
         LeningradAPI.self,
+        KemerovoAPI.self,
         KrasnoyarskAPI.self,
     ]
 
@@ -110,7 +111,8 @@ public final class Simulator: Sendable {
                     "key_file: ./dopsync.key", "regions:"]
         for api in SimulatorOptions.regionAPIs where options.regions.contains(api.name) {
             let data = RegionData(code: api.code, scheme: api.ids, scale: options.scale, seed: options.seed,
-                                  invalidRecords: options.invalidRecords, expectation: api.expectedRecord)
+                                  invalidRecords: options.invalidRecords, reportsDeletions: api.reportsDeletions,
+                                  expectation: api.expectedRecord)
             data.setFaults(options.faults)
             let handler = api.init(data: data, options: options)
             let (task, port) = try await serve(handler, data: data, tls: tls, requireClientCertificate: api.requiresClientCertificate,

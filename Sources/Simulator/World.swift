@@ -137,12 +137,17 @@ struct SimCollection {
 public final class RegionData: Sendable {
     /// The region's code (`"55"`).
     public let code: String
+    /// Whether the region tells of deletions (a tombstone, a flag, a feed
+    /// `delete`); Kemerovo does not, and a gateway learns of them only from a
+    /// complete export.
+    public let reportsDeletions: Bool
     let scheme: IDScheme
     let state: Mutex<WorldState>
     let counters = Mutex<(writes: Int, requests: Int)>((0, 0))
     let revokers = Mutex<[@Sendable () -> Void]>([])
     let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
     let mutationHooks = Mutex<[@Sendable (CollectionName, inout [SimEntry]) -> Void]>([])
+    let conformers = Mutex<[@Sendable (inout Record) -> Void]>([])
     /// The faults played on this region's answers.
     let faults: FaultPlayer
     /// What the gateway's export must show for an entry (the region's
@@ -157,9 +162,10 @@ public final class RegionData: Sendable {
         var nextIndex: [CollectionName: Int] = [:]
     }
 
-    init(code: String, scheme: IDScheme, scale: Int, seed: UInt64, invalidRecords: Int,
+    init(code: String, scheme: IDScheme, scale: Int, seed: UInt64, invalidRecords: Int, reportsDeletions: Bool = true,
          expectation: @escaping @Sendable (SimEntry) -> Record) {
         self.code = code
+        self.reportsDeletions = reportsDeletions
         self.scheme = scheme
         self.expectation = expectation
         faults = FaultPlayer(.none)
@@ -185,6 +191,26 @@ public final class RegionData: Sendable {
     /// before the page is computed: a test changes records there to play a
     /// walk that races with changes (page shifts).
     public func onRead(_ hook: @escaping @Sendable (CollectionName) -> Void) { readHooks.withLock { $0.append(hook) } }
+
+    /// Makes every record, now and added later, fit what the region's system
+    /// can hold (Kemerovo's programs have no description, say), so that the
+    /// expected export is what its wire can carry. A region's API calls it
+    /// once, from its `init`.
+    func conform(_ fit: @escaping @Sendable (inout Record) -> Void) {
+        conformers.withLock { $0.append(fit) }
+        withState { w in
+            for name in w.collections.keys {
+                for i in w.collections[name]!.entries.indices { fit(&w.collections[name]!.entries[i].record) }
+            }
+        }
+    }
+
+    /// A record as the region's system would hold it (see `conform`).
+    func conformed(_ record: Record) -> Record {
+        var r = record
+        for fit in conformers.withLock({ $0 }) { fit(&r) }
+        return r
+    }
 
     /// Every region's API calls this before it computes a page of `collection`.
     func willRead(_ collection: CollectionName) {
@@ -269,7 +295,7 @@ public final class RegionData: Sendable {
             for _ in 0..<count {
                 let n = w.nextIndex[collection, default: 0]
                 w.nextIndex[collection] = n + 1
-                guard let record = generator.extra(collection, index: n, world: w) else { continue }
+                guard let record = generator.extra(collection, index: n, world: w).map(conformed) else { continue }
                 var entry = SimEntry(record: record, updatedAt: Timestamp(seconds: w.clock), version: 1, deleted: false,
                                      defect: nil, sortKey: scheme.sortKey(record.meta.sourceID))
                 entry.record.meta.updatedAt = entry.updatedAt
@@ -315,7 +341,9 @@ public final class RegionData: Sendable {
                 !c.entries[$0].deleted && c.entries[$0].defect == nil && !referenced.contains(c.entries[$0].sourceID)
             }
             let picked = Array(candidates.shuffled(using: &w.random).prefix(count))
-            for i in picked { c.entries[i].deleted = true }
+            for i in picked {
+                c.entries[i].deleted = true
+            }
             return picked
         }
     }
@@ -395,7 +423,7 @@ public final class RegionData: Sendable {
     /// Adds a record made through a region's write API.
     func insertWrite(_ collection: CollectionName, _ record: Record) -> SimEntry {
         _ = mutate(collection) { w, c in
-            var e = SimEntry(record: record, updatedAt: Timestamp(seconds: w.clock), version: 1, deleted: false,
+            var e = SimEntry(record: conformed(record), updatedAt: Timestamp(seconds: w.clock), version: 1, deleted: false,
                              defect: nil, sortKey: scheme.sortKey(record.meta.sourceID))
             e.record.meta.updatedAt = e.updatedAt
             c.append(e)

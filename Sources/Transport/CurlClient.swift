@@ -327,9 +327,13 @@ final class EasyHandle: @unchecked Sendable {
         case CURLE_SSL_CERTPROBLEM: return .clientCertificate
         case CURLE_PARTIAL_FILE: return .cutShort
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
-            // A server that wants a client certificate refuses during the handshake.
+            // A server that wants a client certificate refuses during the handshake;
+            // under TLS 1.3 its alert (no certificate, or one of a CA it does not
+            // know: "tlsv1 alert unknown ca") arrives with the first read.
             let lower = detail.lowercased()
-            if lower.contains("alert") && (lower.contains("certificate") || lower.contains("handshake")) { return .clientCertificate }
+            if lower.contains("alert") && (lower.contains("certificate") || lower.contains("handshake") || lower.contains("unknown ca")) {
+                return .clientCertificate
+            }
             return .reset
         case CURLE_ABORTED_BY_CALLBACK: return .cancelled
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
