@@ -66,13 +66,11 @@ public final class StderrProgress: ProgressReporting {
         let seconds = max(0.001, (now - line.started) / .seconds(1))
         let rate = Double(line.fetched) / seconds
         var text = "\(key): \(line.fetched)"
-        if let total = line.total, total > 0 {
-            text += " of \(total)"
-            if rate > 0, line.fetched < total {
-                text += ", about \(Int((Double(total - line.fetched) / rate).rounded(.up))) s left"
-            }
-        }
+        if let total = line.total, total > 0 { text += " of \(total)" }
         text += " records, \(Int(rate)) records/s"
+        if let total = line.total, rate > 0, line.fetched < total {
+            text += ", about \(Int((Double(total - line.fetched) / rate).rounded(.up))) s left"
+        }
         return text
     }
 
