@@ -21,7 +21,7 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Serve only this region (repeatable); all by default.")
     var region: [String] = []
 
-    @Option(name: .long, help: "Port of the first region; the others follow (omsk, leningrad, kemerovo, krasnoyarsk). 0 picks free ports.")
+    @Option(name: .long, help: "Port of the first region; the others follow in the order omsk, leningrad, kemerovo, krasnoyarsk. 0 picks free ports.")
     var portBase: Int = 8443
 
     @Option(name: .long, help: "Deliberately bad records per collection, to exercise quarantine.")
@@ -30,7 +30,8 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Faults to play on every answer, as probabilities: 429=0.05,503=0.02,cut=0.01,seed=7.")
     var faults: String?
 
-    static let allRegions = ["omsk", "leningrad", "kemerovo", "krasnoyarsk"]
+    /// Every region the simulator serves, in the order their ports follow.
+    static var allRegions: [String] { SimulatorOptions.availableRegions }
 
     func validate() throws {
         guard scale > 0 else { throw ValidationError("--scale must be positive") }
