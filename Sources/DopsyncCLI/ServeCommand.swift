@@ -55,7 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
                                                    stopOnSignals: true)
         } catch let error as GatewayStartError {
             printError("serve: \(error)")
-            throw ExitCode(error.description.hasPrefix("--tls") ? 2 : 1)
+            throw ExitCode(error.kind == .tlsFiles ? 2 : 1)
+        }
+        if options.tls == nil && !["127.0.0.1", "::1", "localhost"].contains(host) {
+            printError("serve: warning: plain HTTP on \(host): bearer tokens and operator data cross the network unencrypted; use --tls-cert and --tls-key")
         }
         print("dopsync serve: listening on \(server.url)")
         fflush(nil)

@@ -34,11 +34,14 @@ extension Store {
                 ALTER TABLE record ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE record ADD COLUMN changed_at TEXT;
 
-                -- One row: the last sequence number given. A counter, not
-                -- max(change_seq)+1, so that a number is never given twice.
+                -- One row: the last sequence number given (a counter, not
+                -- max(change_seq)+1, so that a number is never given twice),
+                -- and the epoch, random per store, which tells a reader's
+                -- position in this store from one in a store built afresh.
                 CREATE TABLE change_counter (
                     id INTEGER PRIMARY KEY CHECK (id = 1),
-                    seq INTEGER NOT NULL
+                    seq INTEGER NOT NULL,
+                    epoch TEXT NOT NULL
                 );
 
                 -- Records held before this migration are numbered in export order.
@@ -48,7 +51,7 @@ extension Store {
                       FROM record) AS numbered
                 WHERE record.collection = numbered.collection AND record.region = numbered.region
                     AND record.source_id = numbered.source_id;
-                INSERT INTO change_counter(id, seq) VALUES (1, (SELECT count(*) FROM record));
+                INSERT INTO change_counter(id, seq, epoch) VALUES (1, (SELECT count(*) FROM record), lower(hex(randomblob(8))));
 
                 CREATE INDEX record_change ON record(collection, change_seq);
 
@@ -103,8 +106,10 @@ extension Store {
         }
     }
 
-    /// The sequence number of the store's last change of any record.
-    public func lastChangeSequence() throws(StoreError) -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM change_counter WHERE id = 1") ?? 0 }
+    /// The store's change epoch: random, made with the store. Sequences of
+    /// one store mean nothing in another, so a reader's saved position
+    /// carries the epoch it was read in.
+    public func changeEpoch() throws(StoreError) -> String {
+        try read { db in try String.fetchOne(db, sql: "SELECT epoch FROM change_counter WHERE id = 1") ?? "" }
     }
 }

@@ -44,13 +44,17 @@ enum FederalRoutes {
     /// programs changed since, each once, in its latest state, never missing
     /// one that changed while it was paging (that one comes again later).
     static func programs(_ request: Request, _ environment: GatewayEnvironment) async throws -> Response {
-        let cursor = try FeedCursor(request.query("cursor"))
+        let text = request.query("cursor")
         let limit = try pageLimit(request.query("limit"))
         let since = try updatedSince(request.query("updated_since"))
-        let page = try await offload {
-            try environment.store.changes(.programs, after: cursor.sequence, changedSince: since, limit: limit)
+        let (epoch, cursor, page) = try await offload {
+            // A store keeps its epoch for life: reading it apart from the page is safe.
+            let epoch = try environment.store.changeEpoch()
+            let cursor = try FeedCursor(text, epoch: epoch)
+            return (epoch, cursor, try environment.store.changes(.programs, after: cursor.sequence, changedSince: since,
+                                                                  limit: limit))
         }
-        let next = FeedCursor(sequence: page.items.last?.sequence ?? cursor.sequence)
+        let next = FeedCursor(epoch: epoch, sequence: page.items.last?.sequence ?? cursor.sequence)
         // The export lines are already JSON: joined, not parsed again.
         var body = #"{"items":["#
         for (i, item) in page.items.enumerated() {
@@ -83,22 +87,34 @@ enum FederalRoutes {
 }
 
 /// A position in a change feed, as the client sees it: opaque text
-/// (`v1.` and the store's change sequence), so that its form can change.
-struct FeedCursor {
+/// (`v1.`, the store's change epoch, `.`, the change sequence), so that its
+/// form can change.
+struct FeedCursor: Sendable {
+    let epoch: String
     let sequence: Int64
 
-    init(sequence: Int64) { self.sequence = sequence }
+    init(epoch: String, sequence: Int64) {
+        self.epoch = epoch
+        self.sequence = sequence
+    }
 
     /// Reads a cursor the gateway gave; `nil` is the feed's beginning.
-    init(_ text: String?) throws(GatewayError) {
+    ///
+    /// - Throws: 400 for text the gateway never gave; 410 for a cursor of
+    ///   another store (the gateway's store was built afresh), whose reader
+    ///   must start again from the beginning.
+    init(_ text: String?, epoch: String) throws(GatewayError) {
+        self.epoch = epoch
         guard let text else { self.sequence = 0; return }
-        guard text.hasPrefix("v1."), let n = Int64(text.dropFirst(3)), n >= 0 else {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "v1", !parts[1].isEmpty, let n = Int64(parts[2]), n >= 0 else {
             throw GatewayError.badParameter("cursor", "not a cursor this gateway gave; start without one")
         }
+        guard parts[1] == epoch else { throw GatewayError.cursorReset }
         sequence = n
     }
 
-    var text: String { "v1.\(sequence)" }
+    var text: String { "v1.\(epoch).\(sequence)" }
 }
 
 /// What the coverage report is answered as.

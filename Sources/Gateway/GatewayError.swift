@@ -18,6 +18,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case notFound(what: String)
         case notAcceptable(offered: [String])
         case conflict(String)
+        case cursorReset
         case unavailable
         case `internal`
     }
@@ -52,6 +53,10 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
     /// The request clashes with what the store holds (a token name in use).
     public static func conflict(_ message: String) -> GatewayError { GatewayError(.conflict(message)) }
 
+    /// A feed cursor of another store: the gateway's store was built afresh
+    /// and the reader must start again from the beginning.
+    public static var cursorReset: GatewayError { GatewayError(.cursorReset) }
+
     /// The store cannot be read.
     public static var unavailable: GatewayError { GatewayError(.unavailable) }
 
@@ -66,6 +71,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case .notFound: .notFound
         case .notAcceptable: .notAcceptable
         case .conflict: .conflict
+        case .cursorReset: .gone
         case .unavailable: .serviceUnavailable
         case .internal: .internalServerError
         }
@@ -80,6 +86,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case .notFound: "not_found"
         case .notAcceptable: "not_acceptable"
         case .conflict: "conflict"
+        case .cursorReset: "cursor_reset"
         case .unavailable: "unavailable"
         case .internal: "internal"
         }
@@ -97,6 +104,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case let .notFound(what): "\(what) does not exist"
         case let .notAcceptable(offered): "the Accept header allows none of \(offered.joined(separator: ", "))"
         case let .conflict(message): message
+        case .cursorReset: "cursor: it belongs to an earlier store of this gateway; start again without one"
         case .unavailable: "the store cannot be read; see the gateway's log"
         case .internal: "the gateway could not answer; see its log"
         }

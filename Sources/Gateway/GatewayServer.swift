@@ -27,6 +27,15 @@ public struct GatewayOptions: Sendable {
 /// Why the server could not start: unreadable TLS files or a port it
 /// cannot bind. The message names the file or the address.
 public struct GatewayStartError: Error, Sendable, CustomStringConvertible {
+    /// What failed.
+    public enum Kind: Sendable {
+        /// `--tls-cert` or `--tls-key` cannot be read: a usage error.
+        case tlsFiles
+        /// The address cannot be bound (in use, not local, not permitted).
+        case listen
+    }
+
+    public let kind: Kind
     public let description: String
 }
 
@@ -61,8 +70,12 @@ public final class GatewayServer: Sendable {
     public static func start(environment: GatewayEnvironment, options: GatewayOptions,
                              requests: RequestMetrics = RequestMetrics(),
                              stopOnSignals: Bool = false, logger: Logger? = nil) async throws -> GatewayServer {
-        var logger = logger ?? Logger(label: "dopsync.serve")
-        if logger.logLevel < .notice && ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil { logger.logLevel = .notice }
+        let logger = logger ?? {
+            // Quiet by default: a line per request is for debugging (LOG_LEVEL=debug).
+            var logger = Logger(label: "dopsync.serve")
+            logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+            return logger
+        }()
         let server: HTTPServerBuilder
         if let tls = options.tls {
             server = try .tls(.http1(), tlsConfiguration: try tlsConfiguration(tls))
@@ -95,7 +108,7 @@ public final class GatewayServer: Sendable {
             } catch {
                 reason = "\(error)"
             }
-            throw GatewayStartError(description: "cannot listen on \(options.host):\(options.port): \(reason)")
+            throw GatewayStartError(kind: .listen, description: "cannot listen on \(options.host):\(options.port): \(reason)")
         }
         let scheme = options.tls == nil ? "http" : "https"
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
@@ -121,16 +134,16 @@ public final class GatewayServer: Sendable {
         do {
             chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile)
         } catch {
-            throw GatewayStartError(description: "--tls-cert \(files.certificateFile): cannot read a PEM certificate chain: \(error)")
+            throw GatewayStartError(kind: .tlsFiles, description: "--tls-cert \(files.certificateFile): cannot read a PEM certificate chain: \(error)")
         }
         guard !chain.isEmpty else {
-            throw GatewayStartError(description: "--tls-cert \(files.certificateFile): holds no PEM certificate")
+            throw GatewayStartError(kind: .tlsFiles, description: "--tls-cert \(files.certificateFile): holds no PEM certificate")
         }
         let key: NIOSSLPrivateKey
         do {
             key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
         } catch {
-            throw GatewayStartError(description: "--tls-key \(files.keyFile): cannot read a PEM private key: \(error)")
+            throw GatewayStartError(kind: .tlsFiles, description: "--tls-key \(files.keyFile): cannot read a PEM private key: \(error)")
         }
         return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                         privateKey: .privateKey(key))

@@ -45,7 +45,7 @@ struct FederalTests {
             #expect(r.errorCode == "bad_request", "\(query)")
             #expect(r.json?["error"]?["message"]?.string?.hasPrefix("as_of:") == true, "\(query)")
         }
-        for query in ["cursor=abc", "cursor=v1.-4", "limit=0", "limit=5001", "limit=ten", "updated_since=yesterday"] {
+        for query in ["cursor=abc", "cursor=v1.-4", "cursor=v1..4", "limit=0", "limit=5001", "limit=ten", "updated_since=yesterday"] {
             let r = try await world.client.get("/federal/v1/programs?\(query)", token: token)
             #expect(r.status == 400, "\(query)")
             let name = query.split(separator: "=")[0]
@@ -138,6 +138,16 @@ struct FederalTests {
         }
         #expect(seen.items.map(key) == ["55/1", "55/2", "55/3", "55/4", "55/5", "55/6", "55/1"])
         #expect(seen.items.last?["title"]?.string == "Новое")
+    }
+
+    @Test func aCursorOfAnotherStoreIs410() async throws {
+        let first = try await World.start(), second = try await World.start()
+        defer { Task { await first.stop(); await second.stop() } }
+        let page = try await first.client.get("/federal/v1/programs?limit=2", token: try first.token(.federal))
+        let cursor = try #require(page.json?["next_cursor"]?.string)
+        let elsewhere = try await second.client.get("/federal/v1/programs?cursor=\(cursor)", token: try second.token(.federal))
+        #expect(elsewhere.status == 410 && elsewhere.errorCode == "cursor_reset")
+        #expect(try await first.client.get("/federal/v1/programs?cursor=\(cursor)", token: try first.token(.federal)).status == 200)
     }
 
     @Test func updatedSinceKeepsWhatChangedAtTheGatewaySinceThen() async throws {
