@@ -9,11 +9,13 @@ public import DopsyncModel
 public struct ChangePage: Sendable {
     /// A record as exported, with the sequence of its last change.
     public struct Item: Sendable {
+        /// The store-wide sequence number of the record's last change.
         public var sequence: Int64
         /// The export line (normalized-model.md), deleted records included.
         public var line: String
     }
 
+    /// At most the limit asked for, oldest change first.
     public var items: [Item]
     /// `true` when more changes follow the last item.
     public var hasMore: Bool

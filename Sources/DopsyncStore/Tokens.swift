@@ -15,9 +15,12 @@ public enum APIRole: String, Sendable, CaseIterable {
 
 /// A token as the store knows it: never the token itself, only its hash.
 public struct APIToken: Sendable, Equatable {
+    /// Unique among live tokens; shown in lists and the audit log.
     public var name: String
     public var role: APIRole
+    /// When it was made (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
     public var createdAt: String
+    /// When it was revoked, or `nil` while it is live.
     public var revokedAt: String?
 
     /// Why `name` cannot name a token, or `nil` when it can: 1 to 64 of

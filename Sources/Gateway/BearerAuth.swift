@@ -20,6 +20,9 @@ public struct BearerAuthMiddleware: RouterMiddleware {
         self.allowed = allowed
     }
 
+    /// Checks the token, then hands the request on with `context.token` set.
+    ///
+    /// - Throws: `GatewayError` 401 or 403.
     public func handle(_ request: Request, context: Context,
                        next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {

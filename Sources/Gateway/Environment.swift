@@ -18,10 +18,12 @@ public struct GatewayRegion: Sendable, Equatable {
 /// What the routes answer from: the store, the configured regions and the
 /// key that links children across regions (for the national figures).
 public struct GatewayEnvironment: Sendable {
+    /// The store every route reads.
     public let store: Store
     /// The configured regions, in configuration order; reports and status
     /// show each of them, even with nothing in it.
     public let regions: [GatewayRegion]
+    /// The key of the СНИЛС links, for the national figures of the coverage report.
     public let link: LinkKey
 
     public init(store: Store, regions: [GatewayRegion], link: LinkKey) {

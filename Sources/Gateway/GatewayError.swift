@@ -63,6 +63,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
     /// Anything else; the cause is logged, never sent.
     public static var `internal`: GatewayError { GatewayError(.internal) }
 
+    /// The HTTP status answered.
     public var status: HTTPResponse.Status {
         switch kind {
         case .unauthenticated: .unauthorized
@@ -110,6 +111,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         }
     }
 
+    /// `status code: message`, for logs.
     public var description: String { "\(status.code) \(code): \(message)" }
 
     /// The JSON body of the error.
@@ -117,6 +119,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
     }
 
+    /// The JSON answer, with the `WWW-Authenticate` challenge on 401 and 403.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"

@@ -8,6 +8,7 @@ internal import Logging
 /// | prefix | roles |
 /// |---|---|
 /// | `/healthz`, `/metrics` | none (no personal data; counts only) |
+/// | `/console`, `/console/app.js` | none (a static page; its data comes from `/operator/v1` with the user's token) |
 /// | `/federal/v1` | `federal`, `admin` |
 /// | `/operator/v1` | `operator`, `admin` |
 /// | `/admin/v1` | `admin` |
@@ -27,6 +28,7 @@ public enum GatewayRoutes {
         router.add(middleware: ErrorMappingMiddleware())
 
         HealthRoutes.register(on: router, environment: environment, requests: requests)
+        ConsoleRoutes.register(on: router)
         FederalRoutes.register(
             on: router.group("federal/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [.federal])),
             environment: environment)

@@ -47,7 +47,7 @@ struct OpenAPITests {
                 let operation = try #require(value as? [String: Any])
                 let responses = try #require(operation["responses"] as? [String: Any], "\(method) \(path)")
                 let open = (operation["security"] as? [Any])?.isEmpty == true
-                #expect(open == ["/healthz", "/metrics"].contains(path), "\(method) \(path): security")
+                #expect(open == ["/healthz", "/metrics", "/console", "/console/app.js"].contains(path), "\(method) \(path): security")
                 if !open {
                     #expect(responses["401"] != nil && responses["403"] != nil, "\(method) \(path): 401 and 403")
                 }
