@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libcurl, seen only by Transport.
@@ -99,6 +100,25 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Gateway",
+            dependencies: [
+                "DopsyncModel",
+                "DopsyncStore",
+                "SyncEngine",
+                "Reporting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "DopsyncCLI",
             dependencies: [
                 "DopsyncModel",
@@ -108,6 +128,7 @@ let package = Package(
                 "Regions",
                 "SyncEngine",
                 "Reporting",
+                "Gateway",
                 "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,6 +148,7 @@ let package = Package(
                 "Regions",
                 "SyncEngine",
                 "Simulator",
+                "Gateway",
                 // Reads the regions' OpenAPI contracts for contract tests.
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -145,7 +167,12 @@ let package = Package(
             dependencies: ["SyncEngine", "DopsyncStore", "Regions", "Simulator", "DopsyncTesting"]
         ),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DopsyncStore", "DopsyncModel"]),
-        .testTarget(name: "DopsyncTests", dependencies: ["DopsyncCLI", "DopsyncTesting", "Simulator", "DopsyncModel"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "DopsyncStore", "DopsyncModel", "Reporting", "Transport", "DopsyncTesting", "Simulator",
+                           .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(name: "DopsyncTests", dependencies: ["DopsyncCLI", "DopsyncTesting", "Simulator", "DopsyncModel", "Transport"]),
     ]
 )
 

@@ -19,11 +19,8 @@ struct ConflictsCommand: ParsableCommand {
             var out = StdoutWriter()
             for c in try context.store.conflicts() {
                 if json {
-                    out.line(JSONValue.object([
-                        ("id", .int(c.id)), ("kind", .string(c.kind)), ("region", .string(c.region)),
-                        ("collection", .string(c.collection.rawValue)), ("source_id", .string(c.sourceID)),
-                        ("opened_at", .string(c.openedAt)), ("summary", .string(c.summary)),
-                    ]).serialized())
+                    // The same object the operator API answers with.
+                    out.line(c.listJSON.serialized())
                 } else {
                     out.line("\(c.id)\t\(c.kind)\t\(regionName(code: c.region))\t\(c.collection.rawValue)\t\(c.sourceID)\t\(c.summary)")
                 }

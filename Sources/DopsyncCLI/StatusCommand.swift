@@ -10,6 +10,9 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(name: .long, help: "Print one JSON document, as the operator API's /operator/v1/status answers.")
+    var json = false
+
     func run() throws {
         let context = try Context.open(global)
         let regions = context.regionCodes
@@ -21,6 +24,11 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var out = StdoutWriter()
+        if json {
+            out.line(RegionStatus.json(statuses, names: regions.map(\.name)).serialized())
+            out.flush()
+            return
+        }
         for (status, region) in zip(statuses, regions) {
             out.line("\(region.name) (\(region.code))")
             out.line("  last pull:    \(status.lastPullOKAt ?? "never")")

@@ -186,6 +186,9 @@ public final class Store: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                 """)
         }
+        // The HTTP gateway's migrations live beside the code that uses them.
+        registerChangeSequence(&m)
+        registerAPITokens(&m)
         return m
     }
 }

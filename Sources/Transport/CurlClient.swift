@@ -119,15 +119,14 @@ private let curlGlobal: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
 /// An HTTP client over libcurl.
 ///
-/// Each request runs `curl_easy_perform` on a dispatch thread, never on
-/// Swift's cooperative pool. Easy handles are pooled and reused, and with them
+/// Each request runs `curl_easy_perform` on a thread of its own, never on
+/// Swift's cooperative pool or a dispatch worker. Easy handles are pooled and reused, and with them
 /// their open connections (keep-alive). TLS verification is always on.
 /// Cancelling the calling task aborts the transfer through the progress callback.
 public final class HTTPClient: Sendable {
     let configuration: HTTPClientConfiguration
     private let handles = Mutex<[EasyHandle]>([])
     private let slots: DispatchSemaphore
-    private let queue = DispatchQueue(label: "dopsync.transport", attributes: .concurrent)
 
     public init(configuration: HTTPClientConfiguration) throws(TransportError) {
         _ = curlGlobal
@@ -149,14 +148,19 @@ public final class HTTPClient: Sendable {
         let cancel = CancelFlag()
         let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                queue.async {
+                // A thread of its own, not a dispatch worker: on Linux, Swift's
+                // cooperative pool runs on the same few dispatch workers, and
+                // libdispatch adds one only about once a second when they all
+                // block, so an in-process server (the simulator, the gateway)
+                // would wait seconds to answer.
+                Thread {
                     self.slots.wait()
                     defer { self.slots.signal() }
                     let handle = self.handles.withLock { $0.popLast() } ?? EasyHandle()
                     let result = handle.perform(request, configuration: self.configuration, cancel: cancel)
                     self.handles.withLock { $0.append(handle) }
                     continuation.resume(returning: result)
-                }
+                }.start()
             }
         } onCancel: {
             cancel.set()
