@@ -126,6 +126,8 @@ public final class RegionData: Sendable {
     let counters = Mutex<(writes: Int, requests: Int)>((0, 0))
     let revokers = Mutex<[@Sendable () -> Void]>([])
     let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
+    /// Hooks on writes through the API (`beforeWrite`, `afterWrite`).
+    let writeHooks = Mutex<WriteHooks>(WriteHooks())
     /// The faults played on this region's answers.
     let faults: FaultPlayer
     /// How a region adjusts the expected export (version rules, say).
