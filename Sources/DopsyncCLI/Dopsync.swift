@@ -6,7 +6,7 @@ public struct Dopsync: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dopsync",
         abstract: "Sync gateway for the regional systems of personalized financing of supplementary education.",
-        subcommands: [SyncCommand.self, ExportCommand.self, ReportCommand.self, ConflictsCommand.self, StatusCommand.self, QuarantineCommand.self, SimCommand.self])
+        subcommands: [SyncCommand.self, ExportCommand.self, ReportCommand.self, EditCommand.self, ConflictsCommand.self, AuditCommand.self, StatusCommand.self, QuarantineCommand.self, SimCommand.self])
 
     public init() {}
 
