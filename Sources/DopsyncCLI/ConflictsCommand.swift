@@ -6,7 +6,7 @@ struct ConflictsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conflicts",
         abstract: "Where the regions' data disagrees with itself or with a change made at the gateway.",
-        subcommands: [List.self, Show.self])
+        subcommands: [List.self, Show.self, Resolve.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The open conflicts, oldest first.")
@@ -30,7 +30,8 @@ struct ConflictsCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One conflict with what it is about.")
+        static let configuration = CommandConfiguration(
+            abstract: "One conflict with what it is about; an edit conflict with the record's base, region and gateway states side by side.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The conflict's id.")
         var id: Int64
@@ -47,7 +48,16 @@ struct ConflictsCommand: ParsableCommand {
             out.line("opened:   \(c.openedAt)")
             if let closed = c.closedAt { out.line("closed:   \(closed): \(c.closeReason ?? "")") }
             out.line("summary:  \(c.summary)")
-            if c.detail != "{}" { out.line("detail:   \(c.detail)") }
+            do {
+                if let view = try context.store.editConflictView(id: c.id) {
+                    out.line("")
+                    writeSideBySide(view, into: &out)
+                } else if c.detail != "{}" {
+                    out.line("detail:   \(c.detail)")
+                }
+            } catch {
+                printError("\(error)")
+            }
             out.flush()
         }
     }

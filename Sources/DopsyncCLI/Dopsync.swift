@@ -6,8 +6,9 @@ public struct Dopsync: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dopsync",
         abstract: "Sync gateway for the regional systems of personalized financing of supplementary education.",
-        subcommands: [SyncCommand.self, ExportCommand.self, ReportCommand.self, ConflictsCommand.self, StatusCommand.self, QuarantineCommand.self, SimCommand.self,
-                      ServeCommand.self, TokenCommand.self])
+        subcommands: [SyncCommand.self, ExportCommand.self, ReportCommand.self, EditCommand.self, ConflictsCommand.self,
+                      AuditCommand.self, StatusCommand.self, QuarantineCommand.self, SimCommand.self, ServeCommand.self,
+                      TokenCommand.self])
 
     public init() {}
 

@@ -61,6 +61,10 @@ extension Store {
                                    arguments: [now, closeReason(kind), row["id"] as Int64])
                 }
             }
+            // A finding an operator dismissed stays dismissed.
+            for row in try Row.fetchAll(db, sql: "SELECT kind, dedup_key FROM conflict WHERE resolution = 'dismiss'") {
+                open.insert((row["kind"] as String) + "\u{1F}" + (row["dedup_key"] as String))
+            }
             var opened: [ConflictCandidate] = []
             for c in found where !open.contains(c.kind + "\u{1F}" + c.dedupKey) {
                 try db.execute(sql: """

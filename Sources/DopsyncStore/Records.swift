@@ -106,8 +106,10 @@ extension Store {
             """, arguments: [region, stream, position, now])
     }
 
-    private func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,
-                        certificateRef: String?, now: String, counts: inout ApplyCounts) throws {
+    /// Stores one record the region sent (a pull, or a write's answer),
+    /// merging local edits over it when the record has some.
+    func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,
+                certificateRef: String?, now: String, counts: inout ApplyCounts) throws {
         var record = record
         var pendingRef: String? = nil
         if let certificateRef, case var .contract(contract) = record {
@@ -119,7 +121,7 @@ extension Store {
         let hash = contentHash(text)
         let meta = record.meta
         let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT content_hash, deleted FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            db.cachedStatement(sql: "SELECT content_hash, deleted, edited_at FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
             arguments: [collection.rawValue, region, meta.sourceID])
         if let existing {
             let oldHash: Data = existing["content_hash"]
@@ -128,12 +130,19 @@ extension Store {
                 return
             }
             let wasDeleted: Bool = existing["deleted"]
+            // Local edits wait to be pushed: they are merged over the region's new state below.
+            let local = (existing["edited_at"] as String?) == nil ? nil
+                : try LocalState.fetch(db, region: region, collection: collection, sourceID: meta.sourceID)
             try db.cachedStatement(sql: """
                 UPDATE record SET normalized = ?, base = ?, raw = ?, content_hash = ?, deleted = ?,
                     source_updated_at = ?, source_version = ?, pulled_at = ?, pending_ref = ?
                 WHERE collection = ? AND region = ? AND source_id = ?
                 """).execute(arguments: [text, text, raw, hash, meta.deleted, meta.updatedAt?.description,
                                          meta.version, now, pendingRef, collection.rawValue, region, meta.sourceID])
+            if let local {
+                counts.conflictsOpened += try reapplyLocalEdits(db, region: region, collection: collection, sourceID: meta.sourceID,
+                                                                local: local, incoming: record.json, now: now)
+            }
             if meta.deleted && !wasDeleted { counts.deleted += 1 } else { counts.updated += 1 }
         } else {
             try db.cachedStatement(sql: """
@@ -216,7 +225,7 @@ extension Store {
                              updatedAt: Timestamp?, version: String?, raw: String?, now: String,
                              counts: inout ApplyCounts) throws {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT normalized, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            db.cachedStatement(sql: "SELECT base, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
             arguments: [collection.rawValue, region, sourceID]) else {
             // Nothing was known of it: nothing to export.
             counts.unchanged += 1
@@ -231,7 +240,10 @@ extension Store {
             counts.unchanged += 1
             return
         }
-        var json = try JSONParser.parse(row["normalized"] as String)
+        // Built from the region's last state: local edits cannot be written to a deleted record.
+        try dropLocalEdits(db, region: region, collection: collection, sourceID: sourceID,
+                           reason: "the region has deleted the record", now: now)
+        var json = try JSONParser.parse(row["base"] as String)
         json = json.replacing(path: "deleted", with: .bool(true)) ?? json
         json = json.replacing(path: "source_updated_at", with: .string(newUpdated)) ?? json
         json = json.replacing(path: "source_version", with: .string(newVersion)) ?? json

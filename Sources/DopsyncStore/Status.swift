@@ -84,7 +84,7 @@ extension Store {
                     lastErrorAt: state?["last_error_at"], positions: positions, records: records,
                     openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflict WHERE region = ? AND closed_at IS NULL", arguments: [region]) ?? 0,
                     quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM quarantine WHERE region = ? AND resolved_at IS NULL", arguments: [region]) ?? 0,
-                    outboxPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE region = ? AND state = 'pending'", arguments: [region]) ?? 0)
+                    outboxPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE region = ? AND state IN ('pending', 'sending')", arguments: [region]) ?? 0)
             }
         }
     }

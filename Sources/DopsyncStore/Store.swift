@@ -186,6 +186,17 @@ public final class Store: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                 """)
         }
+        m.registerMigration("v2-push") { db in
+            // `sent`: the request an outbox entry was sent as, so that a retry
+            // after a lost answer or a kill sends exactly the same thing with
+            // the same key. `resolution`: how an operator closed a conflict
+            // (`dismiss`ed ones are not raised again by the checks).
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN sent TEXT;
+                CREATE INDEX outbox_record ON outbox(region, collection, source_id, state);
+                ALTER TABLE conflict ADD COLUMN resolution TEXT;
+                """)
+        }
         // The HTTP gateway's migrations live beside the code that uses them.
         registerChangeSequence(&m)
         registerAPITokens(&m)

@@ -81,6 +81,14 @@ public protocol RegionAdapter: Sendable {
     /// deletion, or a quarantine entry with the reason. Used for fixtures and
     /// to retry quarantined records after a fix.
     static func decode(raw: String, collection: CollectionName) -> PageItem
+
+    /// Sends one change made at the gateway and tells how the region took
+    /// it (see `PushOutcome` and `Regions/Push.swift` for the contract).
+    /// Called after the region's pull, only when its outbox holds changes.
+    ///
+    /// - Throws: `RegionError` when no answer came (the change is sent again,
+    ///   unchanged, by the next push).
+    func push(_ change: OutgoingChange) async throws(RegionError) -> PushOutcome
 }
 
 /// Why a region's pull or push stopped.

@@ -148,6 +148,8 @@ public final class RegionData: Sendable {
     let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
     let mutationHooks = Mutex<[@Sendable (CollectionName, inout [SimEntry]) -> Void]>([])
     let conformers = Mutex<[@Sendable (inout Record) -> Void]>([])
+    /// Hooks on writes through the API (`beforeWrite`, `afterWrite`).
+    let writeHooks = Mutex<WriteHooks>(WriteHooks())
     /// The faults played on this region's answers.
     let faults: FaultPlayer
     /// What the gateway's export must show for an entry (the region's

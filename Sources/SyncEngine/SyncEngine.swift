@@ -89,19 +89,22 @@ public struct SyncEngine: Sendable {
         let descriptor = type(of: adapter).descriptor
         let sink = StoreSink(store: store, descriptor: descriptor, progress: progress)
         var failure: String? = nil
+        var pushed = PushReport()
         do {
             try store.notePullStarted(region: descriptor.code)
             try await adapter.pull(into: sink, full: full)
             try store.notePullEnded(region: descriptor.code, error: nil)
-            // Nothing is queued for pushing before operators can edit; a push
-            // with an empty outbox is a successful one.
-            try store.notePullEnded(region: descriptor.code, error: nil, push: true)
+            // The push follows the region's own pull, so that it writes on
+            // the region's newest versions, merged with the local edits.
+            pushed = try await Pusher(store: store, adapter: adapter).run()
+            failure = pushed.failure
+            try store.notePullEnded(region: descriptor.code, error: failure, push: true)
         } catch {
             failure = "\(error)"
             try? store.notePullEnded(region: descriptor.code, error: failure)
         }
         await progress.finished(region: descriptor.name, failure: failure)
-        return (sink.summaries(), failure)
+        return (pushed.counted(into: sink.summaries()), failure)
     }
 }
 

@@ -11,7 +11,7 @@ internal import Synchronization
 /// receipt again and applies nothing.
 final class ImportPackages: Sendable {
     /// How long a package stays `В обработке` ("a package is processed within minutes").
-    static let processingDelay: Duration = .seconds(2)
+    static let processingDelay: Duration = .seconds(4)
 
     struct Package: Sendable {
         var receipt: SimResponse

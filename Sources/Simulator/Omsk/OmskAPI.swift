@@ -52,8 +52,10 @@ final class OmskAPI: RegionAPI {
         }
         switch (request.method, route.count) {
         case ("GET", 3): return list(collection, request)
-        case ("PUT", 4) where collection == .programs: return putProgram(route[3], request)
-        case ("PATCH", 4) where collection == .certificates: return patchCertificate(route[3], request)
+        case ("PUT", 4) where collection == .programs:
+            return await data.write(.programs, route[3]) { putProgram(route[3], request) }
+        case ("PATCH", 4) where collection == .certificates:
+            return await data.write(.certificates, route[3]) { patchCertificate(route[3], request) }
         case ("POST", 3) where collection == .contracts: return postContract(request)
         default: return error(405, "method_not_allowed")
         }
@@ -216,7 +218,8 @@ final class OmskAPI: RegionAPI {
             return nil
         }
         let title = text("title"), priceText = text("pricePerMonth"), directionText = text("direction")
-        let ageFrom = int("ageFrom"), ageTo = int("ageTo"), hours = int("hoursTotal")
+        let ageFrom = int("ageFrom"), ageTo = int("ageTo")
+        let hours = (wire["hoursTotal"] ?? .null).isNull ? nil : int("hoursTotal")
         let direction = directionText.flatMap { d in Self.directionCodes.first { $0.value == d }?.key }
         if directionText != nil && direction == nil { problems["direction"] = "unknown direction" }
         let price = priceText.flatMap { try? Kopecks(roubles: $0) }
@@ -234,11 +237,32 @@ final class OmskAPI: RegionAPI {
         if case let .string(d)? = wire["description"] { p.description = d }
         p.priceMonth = price; p.direction = direction; p.ageMin = ageFrom; p.ageMax = ageTo; p.hoursTotal = hours
         p.status = status; p.registry = registry; p.format = format
-        if case let .object(provider)? = wire["provider"], case let .string(name)? = JSONValue.object(provider)["name"] {
-            p.provider.name = name
+        // The whole record is stored: provider and municipality too.
+        if let provider = wire["provider"] {
+            if case let .string(s)? = provider["inn"] { p.provider.inn = s }
+            switch provider["ogrn"] {
+            case let .string(s)?: p.provider.ogrn = s
+            case .null?: p.provider.ogrn = nil
+            default: break
+            }
+            if case let .string(s)? = provider["name"] { p.provider.name = s }
+            if case let .string(s)? = provider["kind"], let kind = ProviderKind(rawValue: s) { p.provider.kind = kind }
         }
-        if case let .string(s)? = wire["startDate"], let d = try? LocalDate(iso: s) { p.startsOn = d }
-        if case let .string(s)? = wire["endDate"], let d = try? LocalDate(iso: s) { p.endsOn = d }
+        if let municipality = wire["municipality"] {
+            if case let .string(s)? = municipality["oktmo"] { p.municipality.oktmo = s }
+            switch municipality["name"] {
+            case let .string(s)?: p.municipality.name = s
+            case .null?: p.municipality.name = nil
+            default: break
+            }
+        }
+        for (key, keyPath) in [("startDate", \Program.startsOn), ("endDate", \Program.endsOn)] {
+            switch wire[key] {
+            case let .string(s)?: if let d = try? LocalDate(iso: s) { p[keyPath: keyPath] = d }
+            case .null?: p[keyPath: keyPath] = nil
+            default: break
+            }
+        }
         let updated = data.applyWrite(.programs, id) { $0.record = .program(p) }!
         return .json(200, Self.render(updated).serialized())
     }

@@ -1,0 +1,43 @@
+internal import ArgumentParser
+internal import DopsyncModel
+internal import DopsyncStore
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The audit log of edits, resolutions and pushes: who, when, what and why; newest last.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: #"One JSON object a line: {"id","at","operator","action","region","collection","source_id","conflict_id","detail","reason"}."#)
+    var json = false
+
+    func run() throws {
+        let context = try Context.open(global)
+        let entries: [AuditEntry]
+        do {
+            entries = try context.store.auditLog()
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        var out = StdoutWriter()
+        for e in entries {
+            if json {
+                out.line(JSONValue.object([
+                    ("id", .int(e.id)), ("at", .string(e.at)), ("operator", .string(e.operatorName)),
+                    ("action", .string(e.action)), ("region", .string(e.region)), ("collection", .string(e.collection)),
+                    ("source_id", .string(e.sourceID)), ("conflict_id", .int(e.conflictID)),
+                    ("detail", (try? JSONParser.parse(e.detail)) ?? .string(e.detail)), ("reason", .string(e.reason)),
+                ]).serialized())
+            } else {
+                let record = [e.region.map(regionName(code:)), e.collection, e.sourceID].compactMap { $0 }.joined(separator: " ")
+                var line = "\(e.id)\t\(e.at)\t\(e.operatorName)\t\(e.action)\t\(record.isEmpty ? "-" : record)"
+                line += "\t\(e.conflictID.map { "conflict \($0)" } ?? "-")\t\(e.detail)"
+                if let reason = e.reason { line += "\tbecause: \(reason)" }
+                out.line(line)
+            }
+        }
+        out.flush()
+    }
+}

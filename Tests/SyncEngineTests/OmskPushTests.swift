@@ -1,0 +1,245 @@
+import DopsyncModel
+import DopsyncStore
+import DopsyncTesting
+import Foundation
+import Regions
+import Simulator
+import SyncEngine
+import Synchronization
+import Testing
+
+/// Source ids of good (never quarantined) records of a simulated collection.
+func goodIDs(_ data: RegionData, _ collection: CollectionName) throws -> [String] {
+    try data.expectedExport(collection).map { line in
+        guard case let .string(id)? = try JSONParser.parse(line)["source_id"] else { throw StoreError("no source_id") }
+        return id
+    }
+}
+
+/// The simulator's program as a normalized record.
+func simProgram(_ data: RegionData, _ id: String) throws -> Program {
+    guard case let .program(p)? = data.entry(.programs, id)?.record else { throw StoreError("no program \(id)") }
+    return p
+}
+
+/// Edits at the gateway pushed to Omsk over real HTTPS: merged with the
+/// region's changes, conflicts opened where both sides changed a field, and
+/// every change applied at most once however the answer is lost.
+@Suite("Omsk pushes gateway edits")
+struct OmskPushTests {
+    /// A gateway synced once, and the id of a program it holds.
+    func synced(scale: Int = 100) async throws -> (GatewayUnderTest, RegionData, String) {
+        let gateway = try await GatewayUnderTest.start(regions: ["omsk"], scale: scale)
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        let omsk = gateway.simulator.data("omsk")
+        return (gateway, omsk, try goodIDs(omsk, .programs)[3])
+    }
+
+    func edit(_ gateway: GatewayUnderTest, _ id: String, _ changes: [(String, JSONValue)]) throws {
+        _ = try gateway.store.edit(region: "55", collection: .programs, sourceID: id, set: changes.map { ($0.0, $0.1) },
+                                   operator: "test", reason: nil)
+    }
+
+    @Test func anEditIsPushedOnceAndTheExportShowsTheNewVersion() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        let version = try #require(omsk.entry(.programs, id)?.version)
+        try edit(gateway, id, [("title", .string("Шахматы для начинающих")), ("price_month_kopecks", .int(123_450)),
+                               ("provider.name", .string("АНО «Гамбит»"))])
+
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(omsk.writesApplied == 1)
+        let p = try simProgram(omsk, id)
+        #expect(p.title == "Шахматы для начинающих" && p.priceMonth == Kopecks(123_450) && p.provider.name == "АНО «Гамбит»")
+        #expect(omsk.entry(.programs, id)?.version == version + 1)
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+        #expect(try gateway.store.outbox().map(\.state) == ["done"])
+        #expect(try gateway.store.auditLog().map(\.action) == ["edit", "push"])
+
+        // Nothing is left to send: the next sync writes nothing.
+        _ = try await gateway.sync()
+        #expect(omsk.writesApplied == 1)
+    }
+
+    @Test func aCertificateStatusIsPatched() async throws {
+        let (gateway, omsk, _) = try await synced()
+        defer { Task { await gateway.stop() } }
+        let number = try #require(try goodIDs(omsk, .certificates).first {
+            if case let .certificate(c)? = omsk.entry(.certificates, $0)?.record { return c.status == .active }
+            return false
+        })
+        _ = try gateway.store.edit(region: "55", collection: .certificates, sourceID: number,
+                                   set: [("status", .string("suspended"))], operator: "test", reason: nil)
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        guard case let .certificate(c)? = omsk.entry(.certificates, number)?.record else { throw StoreError("gone") }
+        #expect(c.status == .suspended)
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.export(.certificates) == omsk.expectedExport(.certificates))
+    }
+
+    @Test func aRegionChangeToAnotherFieldIsMergedBeforeThePush() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        omsk.update(.programs, id) { if case var .program(p) = $0 { p.description = "Изменено в регионе"; $0 = .program(p) } }
+
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        let p = try simProgram(omsk, id)
+        #expect(p.title == "Шахматный клуб «Ладья»" && p.description == "Изменено в регионе")
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.store.conflicts().isEmpty)
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+    }
+
+    @Test func aRaceOnAnotherFieldIsMergedAndWrittenAgain() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        let raced = RaceOnce()
+        omsk.beforeWrite { collection, sourceID in
+            guard raced.first() else { return }
+            omsk.update(collection, sourceID) { if case var .program(p) = $0 { p.hoursTotal = 999; $0 = .program(p) } }
+        }
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        let p = try simProgram(omsk, id)
+        #expect(p.title == "Шахматный клуб «Ладья»" && p.hoursTotal == 999)
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.store.conflicts().isEmpty)
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+        #expect(try gateway.store.outbox().map(\.state) == ["superseded", "done"])
+    }
+
+    @Test func aRaceOnTheSameFieldOpensAnEditConflictAndTheRestIsPushed() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»")), ("hours_total", .int(36))])
+        let raced = RaceOnce()
+        omsk.beforeWrite { collection, sourceID in
+            guard raced.first() else { return }
+            omsk.update(collection, sourceID) { if case var .program(p) = $0 { p.title = "Игра го"; $0 = .program(p) } }
+        }
+        var report = try await gateway.sync()
+        #expect(report.succeeded, "an edit conflict waits for an operator and is no failure: \(report.failures)")
+        #expect(report.counts("omsk", .programs).conflictsOpened == 1)
+        var p = try simProgram(omsk, id)
+        #expect(p.title == "Игра го" && p.hoursTotal == 36)
+        #expect(omsk.writesApplied == 1)
+        let conflict = try #require(try gateway.store.conflicts().first { $0.kind == "edit_conflict" })
+        #expect(conflict.collection == .programs && conflict.sourceID == id && conflict.region == "55")
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+
+        // The operator takes the gateway's title: the next sync sends it.
+        omsk.clearWriteHooks()
+        _ = try gateway.store.resolveConflict(id: conflict.id, .takeGateway, operator: "test", reason: "confirmed")
+        report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        p = try simProgram(omsk, id)
+        #expect(p.title == "Шахматный клуб «Ладья»" && p.hoursTotal == 36)
+        #expect(omsk.writesApplied == 2)
+        #expect(try gateway.store.conflicts().allSatisfy { $0.kind != "edit_conflict" })
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+    }
+
+    @Test func aLostAnswerIsNotAppliedTwice() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        let lost = RaceOnce()
+        // The write lands; its answer is lost on the way (a 503 from the
+        // proxy): the client sends it again and meets 412 with its own change.
+        omsk.afterWrite { _, _ in lost.first() }
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(omsk.writesApplied == 1)
+        #expect(try simProgram(omsk, id).title == "Шахматный клуб «Ладья»")
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+        #expect(try gateway.store.pushQueue(region: "55").isEmpty)
+    }
+
+    @Test func aPushKilledBeforeTheAnswerIsNeverAppliedTwice() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        // A real `dopsync sync` whose write lands and whose answer is held
+        // back until the process is killed.
+        let landed = AsyncStream<Void>.makeStream(), release = AsyncStream<Void>.makeStream()
+        omsk.afterWrite { _, _ in
+            landed.continuation.yield()
+            for await _ in release.stream {}
+            return true
+        }
+        let process = try DopsyncBinary.launch(["sync", "--config", gateway.simulator.configPath])
+        var landedIterator = landed.stream.makeAsyncIterator()
+        await landedIterator.next()
+        await DopsyncBinary.kill9(process)
+        release.continuation.finish()
+        omsk.clearWriteHooks()
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.store.outbox().map(\.state) == ["sending"])
+
+        // Pushed again without a pull first: the stored request goes out
+        // again, meets 412 with the change in it, and is done.
+        let pushed = try await gateway.push(region: "omsk")
+        #expect(pushed.applied == 0 && pushed.rejected.isEmpty)
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.store.pushQueue(region: "55").isEmpty)
+        #expect(try gateway.store.outbox().map(\.state) == ["done"])
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+    }
+
+    @Test func aRefusedChangeFailsThePushAndTheRegionsValuesStay() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        // The simulator refuses ages that run backwards (422).
+        let p = try simProgram(omsk, id)
+        try edit(gateway, id, [("age_min", .int(p.ageMax + 1))])
+        let report = try await gateway.sync()
+        #expect(!report.succeeded)
+        #expect(report.failures["omsk"]?.contains("programs \(id): ageTo: less than ageFrom") == true)
+        #expect(omsk.writesApplied == 0)
+        #expect(try gateway.export(.programs) == omsk.expectedExport(.programs))
+        #expect(try gateway.store.outbox().map(\.state) == ["rejected"])
+        #expect(try await gateway.sync().succeeded)
+    }
+
+    @Test func closingADuplicateCertificateIsPushedToItsRegion() async throws {
+        let (gateway, omsk, _) = try await synced()
+        defer { Task { await gateway.stop() } }
+        // One child, two active financing certificates of one year in Omsk.
+        let active = try goodIDs(omsk, .certificates).compactMap { id -> Certificate? in
+            guard case let .certificate(c)? = omsk.entry(.certificates, id)?.record,
+                  c.status == .active, c.type == .financing, c.child.snils != nil else { return nil }
+            return c
+        }
+        let (first, second) = (active[0], try #require(active.dropFirst().first { $0.year == active[0].year }))
+        omsk.update(.certificates, second.number) {
+            if case var .certificate(c) = $0 { c.child.snils = first.child.snils; $0 = .certificate(c) }
+        }
+        _ = try await gateway.sync()
+        let conflict = try #require(try gateway.store.conflicts().first { $0.kind == "duplicate_certificate" })
+
+        _ = try gateway.store.resolveConflict(id: conflict.id, .closeCertificate(region: "55", sourceID: second.number),
+                                              operator: "test", reason: "the family moved")
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        guard case let .certificate(closed)? = omsk.entry(.certificates, second.number)?.record else { throw StoreError("gone") }
+        #expect(closed.status == .closed)
+        #expect(omsk.writesApplied == 1)
+        #expect(try gateway.store.conflicts().allSatisfy { $0.kind != "duplicate_certificate" })
+        #expect(try gateway.store.auditLog().map(\.action) == ["resolve", "push"])
+    }
+}
+
+/// `true` the first time only, from any thread: a hook that plays its fault once.
+final class RaceOnce: Sendable {
+    private let fired = Mutex(false)
+    func first() -> Bool { fired.withLock { f in defer { f = true }; return !f } }
+}
