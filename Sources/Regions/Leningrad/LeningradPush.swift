@@ -11,6 +11,12 @@ internal import Transport
 /// answers `.stale(current)`; the current record already holds the gateway's
 /// change, and the merge finds nothing left to send.
 extension LeningradAdapter {
+    /// Sends one change as a `PATCH` (see the type's comment and `Regions/Push.swift`).
+    ///
+    /// - Returns: `.applied` with the stored record of a `200`; `.stale` with
+    ///   the record read after a `409`; `.rejected` for a `400`, a `404`, or a
+    ///   value Leningrad cannot hold (sent nowhere).
+    /// - Throws: `RegionError` when no answer came, or an answer the page does not document.
     public func push(_ change: OutgoingChange) async throws(RegionError) -> PushOutcome {
         let name = Self.descriptor.name
         func fail(_ message: String, url: String? = nil) -> RegionError {
