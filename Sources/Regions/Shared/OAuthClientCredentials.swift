@@ -1,5 +1,6 @@
 public import DopsyncModel
 internal import Foundation
+internal import Synchronization
 public import Transport
 
 /// OAuth2 client credentials (RFC 6749 §4.4): a token fetched when needed,
@@ -54,20 +55,36 @@ public actor OAuthClientCredentials {
 
     /// Sends `request` with the bearer token; on `401` gets a new token and
     /// repeats the call once.
+    ///
+    /// The token is taken when the request is about to go, after its wait for
+    /// the region's rate limit (and again on each retry), so a token that
+    /// dies during that wait is never sent.
     public func send(_ request: HTTPRequest, collection: CollectionName?) async throws(RegionError) -> HTTPResponse {
-        var token = try await current()
-        var response = try await client.send(authorized(request, token), collection: collection)
+        let used = UsedToken()
+        let authorize: @Sendable (HTTPRequest) async throws(RegionError) -> HTTPRequest = { r throws(RegionError) in
+            let token = try await self.current()
+            used.set(token)
+            return Self.authorized(r, token)
+        }
+        var response = try await client.send(request, collection: collection, prepare: authorize)
         if response.status == 401 {
-            token = try await invalidate(token)
-            response = try await client.send(authorized(request, token), collection: collection)
+            if let stale = used.get() { _ = try await invalidate(stale) }
+            response = try await client.send(request, collection: collection, prepare: authorize)
         }
         return response
     }
 
-    private func authorized(_ request: HTTPRequest, _ token: String) -> HTTPRequest {
+    private static func authorized(_ request: HTTPRequest, _ token: String) -> HTTPRequest {
         var r = request
         r.headers.append(("Authorization", "Bearer \(token)"))
         return r
+    }
+
+    /// The token a request last went out with, to forget it on `401`.
+    final class UsedToken: Sendable {
+        private let token = Mutex<String?>(nil)
+        func set(_ t: String) { token.withLock { $0 = t } }
+        func get() -> String? { token.withLock { $0 } }
     }
 }
 

@@ -32,10 +32,14 @@ public final class RegionClient: Sendable {
     /// mean "later" (429, 502, 503, 504, other 5xx unless `retryServerErrors`
     /// is false), and returns the first other response.
     ///
+    /// - Parameter prepare: completes the request once its turn under the rate
+    ///   limit has come, on every attempt (a bearer token is taken then, so
+    ///   that it cannot die while the request waits).
     /// - Throws: `RegionError` naming the collection, URL and last cause when
     ///   the retry budget is spent or the failure is not worth retrying.
-    public func send(_ request: HTTPRequest, collection: CollectionName?,
-                     retryServerErrors: Bool = true) async throws(RegionError) -> HTTPResponse {
+    public func send(_ request: HTTPRequest, collection: CollectionName?, retryServerErrors: Bool = true,
+                     prepare: (@Sendable (HTTPRequest) async throws(RegionError) -> HTTPRequest)? = nil)
+        async throws(RegionError) -> HTTPResponse {
         var attempt = 0
         var waited: Duration = .zero
         while true {
@@ -45,9 +49,18 @@ public final class RegionClient: Sendable {
             var retryAfter: Duration? = nil
             let outcome: Result<HTTPResponse, TransportError>
             do {
-                outcome = .success(try await http.execute(request))
-            } catch {
-                outcome = .failure(error)
+                let prepared: HTTPRequest
+                do {
+                    prepared = try await prepare?(request) ?? request
+                } catch {
+                    await limiter.release()
+                    throw error
+                }
+                do {
+                    outcome = .success(try await http.execute(prepared))
+                } catch {
+                    outcome = .failure(error)
+                }
             }
             await limiter.release()
             do {
