@@ -344,11 +344,11 @@ struct KemerovoSyncTests {
             "base_url": settings["base_url"]!, "client_id": "gateway", "client_cert_file": foreign["client_cert_file"]!,
             "client_key_file": foreign["client_key_file"]!, "ca_file": settings["ca_file"]!,
         ])
-        let started = ContinuousClock.now
         let report = try await gateway.syncKemerovo(settings: untrusted)
         let failure = try #require(report.failures["kemerovo"])
         #expect(failure.contains("client certificate"), "\(failure)")
-        #expect(ContinuousClock.now - started < .seconds(5), "a refused certificate is not retried")
+        // A refused certificate is not retried: retries end "gave up after N attempts".
+        #expect(!failure.contains("gave up"), "\(failure)")
         #expect(try gateway.export(.programs).isEmpty)
     }
 }
