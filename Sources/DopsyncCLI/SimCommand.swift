@@ -67,7 +67,7 @@ struct SimCommand: AsyncParsableCommand {
         fflush(nil)
         let signals = [SIGINT, SIGTERM].map { sig in
             signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { Task { await simulator.stop() } }
             source.resume()
             return source
