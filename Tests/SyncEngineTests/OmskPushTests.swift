@@ -8,20 +8,6 @@ import SyncEngine
 import Synchronization
 import Testing
 
-/// Source ids of good (never quarantined) records of a simulated collection.
-func goodIDs(_ data: RegionData, _ collection: CollectionName) throws -> [String] {
-    try data.expectedExport(collection).map { line in
-        guard case let .string(id)? = try JSONParser.parse(line)["source_id"] else { throw StoreError("no source_id") }
-        return id
-    }
-}
-
-/// The simulator's program as a normalized record.
-func simProgram(_ data: RegionData, _ id: String) throws -> Program {
-    guard case let .program(p)? = data.entry(.programs, id)?.record else { throw StoreError("no program \(id)") }
-    return p
-}
-
 /// Edits at the gateway pushed to Omsk over real HTTPS: merged with the
 /// region's changes, conflicts opened where both sides changed a field, and
 /// every change applied at most once however the answer is lost.
@@ -236,10 +222,4 @@ struct OmskPushTests {
         #expect(try gateway.store.conflicts().allSatisfy { $0.kind != "duplicate_certificate" })
         #expect(try gateway.store.auditLog().map(\.action) == ["resolve", "push"])
     }
-}
-
-/// `true` the first time only, from any thread: a hook that plays its fault once.
-final class RaceOnce: Sendable {
-    private let fired = Mutex(false)
-    func first() -> Bool { fired.withLock { f in defer { f = true }; return !f } }
 }
