@@ -62,9 +62,11 @@ struct KrasnoyarskPushTests {
         try edit(gateway, id, [("title", .string("Шахматы для начинающих")), ("price_month_kopecks", .int(123_450)),
                                ("provider.name", .string("АНО «Гамбит»")), ("age_max", .int(ageMax))])
 
+        let head = data.changeLogHead
         var report = try await gateway.sync()
         #expect(report.succeeded, "\(report.failures)")
         #expect(data.writesApplied == 1)
+        #expect(data.changeLogHead == head + 1, "the write is in the region's change feed")
         var p = try simProgram(data, id)
         #expect(p.title == "Шахматы для начинающих" && p.priceMonth == Kopecks(123_450) && p.provider.name == "АНО «Гамбит»")
         #expect(p.ageMax == ageMax)
@@ -262,7 +264,7 @@ struct KrasnoyarskPushTests {
         // first read with GET, and a gateway that keeps no answer of a refused
         // write still holds it without a version, which the simulator's
         // expected export cannot tell from a read).
-        data.update(.programs, id) { if case var .program(p) = $0 { p.hoursTotal += 1; $0 = .program(p) } }
+        data.update(.programs, id) { if case var .program(p) = $0 { p.hoursTotal = (p.hoursTotal ?? 0) + 1; $0 = .program(p) } }
         #expect(try await gateway.sync().succeeded)
         #expect(try sourceVersion(gateway, .programs, id) != nil)
         // The region refuses ages that run backwards (422).
