@@ -80,8 +80,10 @@ extension KrasnoyarskAdapter {
                 throw fail("200 without the record and its ETag", url: url)
             }
             return .applied(answer(change.collection, change.sourceID, doc: stored, etag: tag))
-        case 412:
-            // The answer carries no record: read the current one.
+        case 412, 428:
+            // The answer carries no record: read the current one. (428, a
+            // write without If-Match, is never sent; should the region still
+            // say so, the record read now gives the ETag for the next round.)
             guard let (_, _, item) = try await read(change.collection, change.sourceID) else {
                 return .rejected("the region has no such record (404)")
             }
