@@ -1,4 +1,4 @@
-internal import DopsyncModel
+public import DopsyncModel
 internal import Foundation
 internal import Synchronization
 
@@ -135,8 +135,12 @@ final class KrasnoyarskAPI: RegionAPI {
         switch (request.method, rest.count) {
         case ("GET", 1): return snapshot(collection, request)
         case ("GET", 2): return one(collection, rest[1])
-        case ("PUT", 2) where collection == .programs: return putProgram(rest[1], request)
-        case ("PATCH", 2) where collection == .certificates: return patchCertificate(rest[1], request)
+        // Writes go through the test hooks: races land before the If-Match
+        // check, lost answers after the write is applied (and in the feed).
+        case ("PUT", 2) where collection == .programs:
+            return await data.write(.programs, rest[1]) { putProgram(rest[1], request) }
+        case ("PATCH", 2) where collection == .certificates:
+            return await data.write(.certificates, rest[1]) { patchCertificate(rest[1], request) }
         default: return error(405, "method_not_allowed")
         }
     }
@@ -479,4 +483,15 @@ extension RegionData {
 
     /// Krasnoyarsk: access tokens issued.
     public var tokensIssued: Int { KrasnoyarskRegistry.api(self).tokensIssued }
+
+    /// Krasnoyarsk: a live record as `GET /v3/{collection}/{id}` renders it
+    /// (with the wire fields the model drops: `legal_form`, every direction),
+    /// or `nil` when there is none. Reading it here marks nothing as served.
+    public func wireRecord(_ collection: CollectionName, _ id: String) -> JSONValue? {
+        let api = KrasnoyarskRegistry.api(self)
+        return withState { w -> JSONValue? in
+            guard let i = w.collections[collection]!.index[id], !w.collections[collection]!.entries[i].deleted else { return nil }
+            return api.wire.render(w.collections[collection]!.entries[i])
+        }
+    }
 }
