@@ -8,7 +8,7 @@ internal import Logging
 /// | prefix | roles |
 /// |---|---|
 /// | `/healthz`, `/metrics` | none (no personal data; counts only) |
-/// | `/console`, `/console/app.js` | none (a static page; its data comes from `/operator/v1` with the user's token) |
+/// | `/console…` | a console session (cookie) made from an `operator` or `admin` token; the login page needs none |
 /// | `/federal/v1` | `federal`, `admin` |
 /// | `/operator/v1` | `operator`, `admin` |
 /// | `/admin/v1` | `admin` |
@@ -27,14 +27,15 @@ public enum GatewayRoutes {
         router.add(middleware: RequestMetricsMiddleware(metrics: requests))
         router.add(middleware: ErrorMappingMiddleware())
 
+        let sessions = ConsoleSessions()
         HealthRoutes.register(on: router, environment: environment, requests: requests)
-        ConsoleRoutes.register(on: router)
+        ConsoleRoutes.register(on: router, environment: environment, sessions: sessions)
         FederalRoutes.register(
             on: router.group("federal/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [.federal])),
             environment: environment)
         OperatorRoutes.register(
             on: router.group("operator/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [.operator])),
-            environment: environment)
+            environment: environment, sessions: sessions)
         AdminRoutes.register(
             on: router.group("admin/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [])),
             environment: environment)
