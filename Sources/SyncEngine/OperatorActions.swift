@@ -45,6 +45,9 @@ public enum OperatorInput {
                                    in collection: CollectionName) throws(OperatorInputError) -> [(path: String, value: JSONValue)] {
         var result: [(path: String, value: JSONValue)] = []
         for (path, text) in pairs {
+            guard !path.contains("=") else {
+                throw OperatorInputError(field: "set.\(trimmed(path))", reason: "a field name has no \"=\"")
+            }
             do {
                 result.append(try EditableFields.assignment("\(path)=\(text)", in: collection))
             } catch {
