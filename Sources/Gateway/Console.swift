@@ -23,7 +23,8 @@ enum ConsoleRoutes {
     static let cookieName = "dopsync_console"
 
     static func register(on router: Router<GatewayRequestContext>, environment: GatewayEnvironment,
-                         sessions: ConsoleSessions) {
+                         sessions: ConsoleSessions, secureCookies: Bool) {
+        let secure = secureCookies ? "; Secure" : ""
         let store = environment.store
 
         router.get("console") { request, _ in
@@ -47,7 +48,7 @@ enum ConsoleRoutes {
                   found.role == .operator || found.role == .admin else {
                 return page(loginPage(message: "That login link is unknown, used or expired."), status: .unauthorized)
             }
-            return login(sessions.open(token: token))
+            return login(sessions.open(token: token), secure: secure)
         }
         router.post("console/login") { request, _ in
             let form = try await Form(request)
@@ -59,7 +60,7 @@ enum ConsoleRoutes {
                 return page(loginPage(message: "A \(found.role.rawValue) token cannot use the console; it needs an operator or admin token."),
                             status: .forbidden)
             }
-            return login(sessions.open(token: token))
+            return login(sessions.open(token: token), secure: secure)
         }
         router.post("console/logout") { request, _ in
             let form = try await Form(request)
@@ -71,7 +72,7 @@ enum ConsoleRoutes {
             }
             var headers = pageHeaders()
             headers[.location] = "/console"
-            headers[.setCookie] = "\(cookieName)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
+            headers[.setCookie] = "\(cookieName)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0\(secure)"
             return Response(status: .seeOther, headers: headers)
         }
         router.get("console/conflicts/:id") { request, context in
@@ -167,11 +168,11 @@ enum ConsoleRoutes {
         return Operator(token: found, csrf: session.csrf)
     }
 
-    static func login(_ session: String) -> Response {
+    static func login(_ session: String, secure: String) -> Response {
         var headers = pageHeaders()
         headers[.location] = "/console"
         // Scoped to the console; the operator API never reads it (it takes bearer tokens only).
-        headers[.setCookie] = "\(cookieName)=\(session); Path=/console; HttpOnly; SameSite=Strict"
+        headers[.setCookie] = "\(cookieName)=\(session); Path=/console; HttpOnly; SameSite=Strict\(secure)"
         return Response(status: .seeOther, headers: headers)
     }
 

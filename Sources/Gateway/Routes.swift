@@ -18,9 +18,11 @@ internal import Logging
 public enum GatewayRoutes {
     /// Builds the router.
     ///
-    /// - Parameter requests: where answered requests are counted for `/metrics`.
-    public static func router(environment: GatewayEnvironment,
-                              requests: RequestMetrics = RequestMetrics()) -> Router<GatewayRequestContext> {
+    /// - Parameters:
+    ///   - requests: where answered requests are counted for `/metrics`.
+    ///   - secureCookies: the server speaks HTTPS: the console's cookie is marked `Secure`.
+    public static func router(environment: GatewayEnvironment, requests: RequestMetrics = RequestMetrics(),
+                              secureCookies: Bool = false) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         // Middleware applies to the routes added after it: these two first,
         // so that every route is counted and no internal error escapes.
@@ -29,7 +31,7 @@ public enum GatewayRoutes {
 
         let sessions = ConsoleSessions()
         HealthRoutes.register(on: router, environment: environment, requests: requests)
-        ConsoleRoutes.register(on: router, environment: environment, sessions: sessions)
+        ConsoleRoutes.register(on: router, environment: environment, sessions: sessions, secureCookies: secureCookies)
         FederalRoutes.register(
             on: router.group("federal/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [.federal])),
             environment: environment)
