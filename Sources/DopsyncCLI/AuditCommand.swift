@@ -24,12 +24,7 @@ struct AuditCommand: ParsableCommand {
         var out = StdoutWriter()
         for e in entries {
             if json {
-                out.line(JSONValue.object([
-                    ("id", .int(e.id)), ("at", .string(e.at)), ("operator", .string(e.operatorName)),
-                    ("action", .string(e.action)), ("region", .string(e.region)), ("collection", .string(e.collection)),
-                    ("source_id", .string(e.sourceID)), ("conflict_id", .int(e.conflictID)),
-                    ("detail", (try? JSONParser.parse(e.detail)) ?? .string(e.detail)), ("reason", .string(e.reason)),
-                ]).serialized())
+                out.line(e.json.serialized())
             } else {
                 let record = [e.region.map(regionName(code:)), e.collection, e.sourceID].compactMap { $0 }.joined(separator: " ")
                 var line = "\(e.id)\t\(e.at)\t\(e.operatorName)\t\(e.action)\t\(record.isEmpty ? "-" : record)"

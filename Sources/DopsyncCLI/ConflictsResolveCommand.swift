@@ -2,6 +2,7 @@ internal import ArgumentParser
 internal import DopsyncModel
 internal import DopsyncStore
 internal import Foundation
+internal import SyncEngine
 
 extension ConflictsCommand {
     struct Resolve: ParsableCommand {
@@ -37,41 +38,32 @@ extension ConflictsCommand {
 
         @OptionGroup var who: OperatorOptions
 
-        func validate() throws {
-            let chosen = [take != nil, !assignments.isEmpty, close != nil, dismiss].filter { $0 }.count
-            guard chosen == 1 else {
-                throw ValidationError("give exactly one of --take region|gateway, --set FIELD=VALUE…, --close REGION:SOURCE_ID, --dismiss --reason TEXT")
+        /// The resolution asked for, checked as the operator API checks it;
+        /// `set` is read against the conflict's collection when it is given.
+        func resolution(collection: CollectionName?) throws -> ConflictResolution {
+            do {
+                return try OperatorInput.resolution(take: take?.rawValue, set: try OperatorInput.pairs(assignments),
+                                                    close: close, dismiss: dismiss, reason: reason, collection: collection)
+            } catch {
+                throw ValidationError(error.optionText)
             }
-            if dismiss && trimmed(reason ?? "").isEmpty { throw ValidationError("--dismiss needs --reason TEXT") }
-            if let close { _ = try certificate(close) }
         }
 
-        /// `REGION:SOURCE_ID` (region by name or code) as a region code and source id.
-        func certificate(_ text: String) throws -> (region: String, sourceID: String) {
-            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[1].isEmpty, let code = regionCode(parts[0]) else {
-                throw ValidationError("--close \(text): expected REGION:SOURCE_ID with a known region, such as omsk:5500010001")
-            }
-            return (code, parts[1])
+        func validate() throws {
+            _ = try resolution(collection: nil)
         }
 
         func run() throws {
             let context = try Context.open(global)
-            let resolution: ConflictResolution
-            if let take {
-                resolution = take == .region ? .takeRegion : .takeGateway
-            } else if !assignments.isEmpty {
+            var collection: CollectionName? = nil
+            if !assignments.isEmpty {
                 guard let conflict = try context.store.conflict(id: id) else {
                     printError("conflict \(id) does not exist")
                     throw ExitCode(1)
                 }
-                resolution = .set(try readAssignments(assignments, in: conflict.collection))
-            } else if let close {
-                let c = try certificate(close)
-                resolution = .closeCertificate(region: c.region, sourceID: c.sourceID)
-            } else {
-                resolution = .dismiss
+                collection = conflict.collection
             }
+            let resolution = try resolution(collection: collection)
             do {
                 let outcome = try context.store.resolveConflict(id: id, resolution, operator: who.name, reason: reason)
                 print(outcome.description + (outcome.outboxEntry.map { "; outbox entry \($0) waits for the next sync" } ?? ""))

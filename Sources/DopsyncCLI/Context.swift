@@ -3,6 +3,7 @@ internal import DopsyncConfig
 public import DopsyncModel
 internal import DopsyncStore
 internal import Regions
+internal import SyncEngine
 
 /// What the commands share: the checked configuration and the store.
 struct Context {
@@ -36,17 +37,9 @@ struct Context {
 }
 
 /// A region given by name (`omsk`) or code (`55`), as its code.
-func regionCode(_ nameOrCode: String) -> String? {
-    for adapter in regionAdapters {
-        let d = adapter.descriptor
-        if d.name == nameOrCode || d.code == nameOrCode { return d.code }
-    }
-    return nil
-}
+func regionCode(_ nameOrCode: String) -> String? { OperatorInput.regionCode(nameOrCode) }
 
 /// A region's name by its code.
-func regionName(code: String) -> String {
-    regionAdapters.first { $0.descriptor.code == code }?.descriptor.name ?? code
-}
+func regionName(code: String) -> String { OperatorInput.regionName(code: code) }
 
 extension CollectionName: ExpressibleByArgument {}

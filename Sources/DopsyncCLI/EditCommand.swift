@@ -2,6 +2,7 @@ internal import ArgumentParser
 internal import DopsyncModel
 internal import DopsyncStore
 internal import Foundation
+internal import SyncEngine
 
 struct EditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -74,15 +75,22 @@ struct OperatorOptions: ParsableArguments {
     }
 }
 
-/// Reads `FIELD=VALUE` assignments of a collection.
+/// Reads `FIELD=VALUE` assignments of a collection, as the operator API does.
 ///
 /// - Throws: `ValidationError` (exit 2) naming the field that cannot be set.
 func readAssignments(_ texts: [String], in collection: CollectionName) throws -> [(path: String, value: JSONValue)] {
-    try texts.map { text in
-        do {
-            return try EditableFields.assignment(text, in: collection)
-        } catch {
-            throw ValidationError("--set \(error)")
-        }
+    do {
+        return try OperatorInput.assignments(try OperatorInput.pairs(texts), in: collection)
+    } catch {
+        throw ValidationError(error.optionText)
+    }
+}
+
+extension OperatorInputError {
+    /// The error as the command line names its options: `--set title: …`, `--close …`.
+    var optionText: String {
+        if field == "resolution" { return reason }
+        if field.hasPrefix("set.") { return "--set \(field.dropFirst(4)): \(reason)" }
+        return "--\(field): \(reason)"
     }
 }

@@ -1,7 +1,7 @@
 internal import ArgumentParser
 internal import DopsyncModel
 internal import DopsyncStore
-internal import Regions
+internal import SyncEngine
 
 struct QuarantineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,22 +62,12 @@ struct QuarantineCommand: ParsableCommand {
         func run() throws {
             let context = try Context.open(global)
             let entries = try ids.isEmpty ? context.store.quarantined() : ids.compactMap { try context.store.quarantineEntry(id: $0) }
-            var taken = 0
             var out = StdoutWriter()
-            for e in entries {
-                guard let adapter = regionAdapters.first(where: { $0.descriptor.code == e.region }) else { continue }
-                switch adapter.decode(raw: e.raw, collection: e.collection) {
-                case let .quarantine(_, _, reason):
-                    try context.store.requarantine(id: e.id, reason: reason)
-                    out.line("\(e.id): still quarantined: \(reason)")
-                case let item:
-                    // Taken without moving any position: the next sync goes on as before.
-                    _ = try context.store.apply(region: e.region, collection: e.collection, items: [item], position: nil)
-                    try context.store.resolveQuarantine(id: e.id, resolution: "taken on retry")
-                    taken += 1
-                    out.line("\(e.id): taken")
-                }
+            let outcomes = try OperatorInput.retryQuarantined(entries, store: context.store)
+            for o in outcomes {
+                out.line(o.taken ? "\(o.id): taken" : "\(o.id): still quarantined: \(o.reason ?? "")")
             }
+            let taken = outcomes.filter(\.taken).count
             out.line("\(taken) of \(entries.count) taken")
             out.flush()
         }

@@ -161,11 +161,14 @@ extension Store {
         try write { db in
             let now = nowText()
             guard let c = try Row.fetchOne(db, sql: "SELECT * FROM conflict WHERE id = ?", arguments: [id]).map(Conflict.init) else {
-                throw StoreError("conflict \(id) does not exist")
+                throw StoreError("conflict \(id) does not exist", kind: .notFound)
             }
-            if let closed = c.closedAt { throw StoreError("conflict \(id) is already closed (\(closed): \(c.closeReason ?? ""))") }
+            if let closed = c.closedAt { throw StoreError("conflict \(id) is already closed (\(closed): \(c.closeReason ?? ""))", kind: .conflict) }
             func requireKind(_ kind: String, _ option: String) throws {
-                guard c.kind == kind else { throw StoreError("conflict \(id) is \(c.kind): \(option) applies to \(kind) only") }
+                guard c.kind == kind else {
+                    throw StoreError("conflict \(id) is \(c.kind): \(option) applies to \(kind) only", kind: .invalid,
+                                     field: String(option.dropFirst(2).prefix { $0 != " " }))
+                }
             }
             var change = LocalChange(changed: [], entry: nil)
             var target = (region: c.region, collection: c.collection, sourceID: c.sourceID)
@@ -196,14 +199,15 @@ extension Store {
                     }
                 }
                 guard places.contains("\(region):\(sourceID)") else {
-                    throw StoreError("conflict \(id): \(region):\(sourceID) is not one of its certificates (\(places.joined(separator: ", ")))")
+                    throw StoreError("conflict \(id): \(region):\(sourceID) is not one of its certificates (\(places.joined(separator: ", ")))",
+                                     kind: .invalid, field: "close")
                 }
                 target = (region, .certificates, sourceID)
                 change = try changeLocally(db, region: region, collection: .certificates, sourceID: sourceID,
                                            changes: [("status", .string(CertificateStatus.closed.rawValue))], now: now)
                 (name, done) = ("close", "certificate \(region):\(sourceID) will be closed in its region")
             case .dismiss:
-                guard let reason, !reason.isEmpty else { throw StoreError("conflict \(id): dismissing needs a reason") }
+                guard let reason, !reason.isEmpty else { throw StoreError("conflict \(id): dismissing needs a reason", kind: .invalid, field: "reason") }
                 (name, done) = ("dismiss", "dismissed")
             }
             try db.execute(sql: "UPDATE conflict SET closed_at = ?, close_reason = ?, resolution = ? WHERE id = ?",

@@ -80,3 +80,17 @@ extension RegionStatus {
         .object([("regions", .array(zip(statuses, names).map { $0.json(name: $1) }))])
     }
 }
+
+extension AuditEntry {
+    /// The object of `dopsync audit --json` and of the operator API:
+    /// `{"id","at","operator","action","region","collection","source_id","conflict_id","detail","reason"}`,
+    /// `detail` as JSON.
+    public var json: JSONValue {
+        .object([
+            ("id", .int(id)), ("at", .string(at)), ("operator", .string(operatorName)),
+            ("action", .string(action)), ("region", .string(region)), ("collection", .string(collection)),
+            ("source_id", .string(sourceID)), ("conflict_id", .int(conflictID)),
+            ("detail", (try? JSONParser.parse(detail)) ?? .string(detail)), ("reason", .string(reason)),
+        ])
+    }
+}

@@ -110,24 +110,26 @@ extension Store {
                        changes: [(path: String, value: JSONValue)], now: String) throws -> LocalChange {
         let name = place(region, collection, sourceID)
         for (path, _) in changes {
-            do { _ = try EditableFields.kind(of: path, in: collection) } catch { throw StoreError("\(name): \(error)") }
+            do { _ = try EditableFields.kind(of: path, in: collection) } catch {
+                throw StoreError("\(name): \(error)", kind: .invalid, field: "set.\(path)")
+            }
         }
         guard let row = try Row.fetchOne(
             db, sql: "SELECT normalized, deleted FROM record WHERE collection = ? AND region = ? AND source_id = ?",
             arguments: [collection.rawValue, region, sourceID]) else {
-            throw StoreError("\(name): the store holds no such record")
+            throw StoreError("\(name): the store holds no such record", kind: .notFound)
         }
-        guard !(row["deleted"] as Bool) else { throw StoreError("\(name): the region has deleted this record") }
+        guard !(row["deleted"] as Bool) else { throw StoreError("\(name): the region has deleted this record", kind: .conflict) }
         let old = try JSONParser.parse(row["normalized"] as String)
         var new = old
         for (path, value) in changes {
-            guard let next = new.replacing(path: path, with: value) else { throw StoreError("\(name): \(path): no such field") }
+            guard let next = new.replacing(path: path, with: value) else { throw StoreError("\(name): \(path): no such field", kind: .invalid, field: "set.\(path)") }
             new = next
         }
         do {
             _ = try DopsyncModel.Record(json: new, collection: collection)
         } catch {
-            throw StoreError("\(name): \(error)")
+            throw StoreError("\(name): \(error)", kind: .invalid, field: "set")
         }
         var changed: [(path: String, from: JSONValue, to: JSONValue)] = []
         for (path, _) in changes where !changed.contains(where: { $0.path == path }) {

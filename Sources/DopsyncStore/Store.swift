@@ -206,8 +206,30 @@ public final class Store: Sendable {
 
 /// A failure of the store, with what was being done.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure, so that the HTTP API can answer 404, 409 or 400
+    /// without reading the message.
+    public enum Kind: Sendable, Equatable {
+        /// The database failed (or anything not listed below).
+        case failure
+        /// The object named does not exist (a conflict, a record).
+        case notFound
+        /// The request clashes with the object's state (closed, deleted).
+        case conflict
+        /// The request does not fit the object (a field, a value, a kind).
+        case invalid
+    }
+
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public let kind: Kind
+    /// The request field the error is about (`set.title`, `close`), when one is.
+    public let field: String?
+
+    public init(_ message: String, kind: Kind = .failure, field: String? = nil) {
+        self.message = message
+        self.kind = kind
+        self.field = field
+    }
+
     public var description: String { message }
 }
 

@@ -25,8 +25,18 @@ public struct GatewayClient: Sendable {
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if let accept { headers.append(("Accept", accept)) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
+        // A POST always carries a body, empty if need be: libcurl would
+        // otherwise read one from its default source.
         return try await client.execute(HTTPRequest(method: method, url: baseURL + path, headers: headers,
-                                                    body: body.map { Array($0.utf8) }))
+                                                    body: body.map { Array($0.utf8) } ?? (method == "POST" ? [] : nil)))
+    }
+
+    /// Sends `method path` with exactly the given headers and body (a form
+    /// post, a cookie); redirects are not followed.
+    public func send(_ method: String, _ path: String, headers: [(name: String, value: String)],
+                     body: String? = nil) async throws -> HTTPResponse {
+        try await client.execute(HTTPRequest(method: method, url: baseURL + path, headers: headers,
+                                             body: body.map { Array($0.utf8) }))
     }
 
     /// `GET path`.

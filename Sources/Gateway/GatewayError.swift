@@ -1,6 +1,7 @@
 public import HTTPTypes
 public import Hummingbird
 internal import DopsyncModel
+public import DopsyncStore
 internal import NIOCore
 
 /// An error the gateway answers with: a status and a JSON body
@@ -16,6 +17,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case forbidden(role: String, allowed: [String])
         case badParameter(name: String, reason: String)
         case notFound(what: String)
+        case missing(message: String)
         case notAcceptable(offered: [String])
         case conflict(String)
         case cursorReset
@@ -45,6 +47,19 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
     /// No such route or object (`conflict 12`).
     public static func notFound(_ what: String) -> GatewayError { GatewayError(.notFound(what: what)) }
 
+    /// A store error the operator can act on: what was not found (404), what
+    /// clashes with the object's state (409), the request field that does not
+    /// fit (400, naming it). Store messages name records by region, collection
+    /// and id, never by a child's data.
+    public init(storeError error: StoreError) {
+        switch error.kind {
+        case .notFound: self.init(.missing(message: error.message))
+        case .conflict: self.init(.conflict(error.message))
+        case .invalid: self.init(.badParameter(name: error.field ?? "body", reason: error.message))
+        case .failure: self.init(.internal)
+        }
+    }
+
     /// The `Accept` header allows none of the media types offered.
     public static func notAcceptable(offered: [String]) -> GatewayError {
         GatewayError(.notAcceptable(offered: offered))
@@ -69,7 +84,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case .unauthenticated: .unauthorized
         case .forbidden: .forbidden
         case .badParameter: .badRequest
-        case .notFound: .notFound
+        case .notFound, .missing: .notFound
         case .notAcceptable: .notAcceptable
         case .conflict: .conflict
         case .cursorReset: .gone
@@ -84,7 +99,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
         case .unauthenticated(let invalid): invalid ? "invalid_token" : "unauthorized"
         case .forbidden: "forbidden"
         case .badParameter: "bad_request"
-        case .notFound: "not_found"
+        case .notFound, .missing: "not_found"
         case .notAcceptable: "not_acceptable"
         case .conflict: "conflict"
         case .cursorReset: "cursor_reset"
@@ -103,6 +118,7 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible, Sendable
             "a \(role) token may not use this route (it needs \(allowed.joined(separator: " or ")))"
         case let .badParameter(name, reason): "\(name): \(reason)"
         case let .notFound(what): "\(what) does not exist"
+        case let .missing(message): message
         case let .notAcceptable(offered): "the Accept header allows none of \(offered.joined(separator: ", "))"
         case let .conflict(message): message
         case .cursorReset: "cursor: it belongs to an earlier store of this gateway; start again without one"

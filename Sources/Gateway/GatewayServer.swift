@@ -84,7 +84,7 @@ public final class GatewayServer: Sendable {
         }
         let bound = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: GatewayRoutes.router(environment: environment, requests: requests),
+            router: GatewayRoutes.router(environment: environment, requests: requests, secureCookies: options.tls != nil),
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "dopsync"),
             onServerRunning: { channel in

@@ -68,6 +68,10 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as GatewayError {
             throw error
+        } catch let error as OperatorInputError {
+            throw GatewayError.badParameter(error.field, error.reason)
+        } catch let error as StoreError where error.kind != .failure {
+            throw GatewayError(storeError: error)
         } catch let error as HTTPError where error.status == .notFound {
             throw GatewayError.notFound("route \(request.method.rawValue) \(request.uri.path)")
         } catch {

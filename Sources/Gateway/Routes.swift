@@ -8,7 +8,7 @@ internal import Logging
 /// | prefix | roles |
 /// |---|---|
 /// | `/healthz`, `/metrics` | none (no personal data; counts only) |
-/// | `/console`, `/console/app.js` | none (a static page; its data comes from `/operator/v1` with the user's token) |
+/// | `/console…` | a console session (cookie) made from an `operator` or `admin` token; the login page needs none |
 /// | `/federal/v1` | `federal`, `admin` |
 /// | `/operator/v1` | `operator`, `admin` |
 /// | `/admin/v1` | `admin` |
@@ -18,23 +18,26 @@ internal import Logging
 public enum GatewayRoutes {
     /// Builds the router.
     ///
-    /// - Parameter requests: where answered requests are counted for `/metrics`.
-    public static func router(environment: GatewayEnvironment,
-                              requests: RequestMetrics = RequestMetrics()) -> Router<GatewayRequestContext> {
+    /// - Parameters:
+    ///   - requests: where answered requests are counted for `/metrics`.
+    ///   - secureCookies: the server speaks HTTPS: the console's cookie is marked `Secure`.
+    public static func router(environment: GatewayEnvironment, requests: RequestMetrics = RequestMetrics(),
+                              secureCookies: Bool = false) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         // Middleware applies to the routes added after it: these two first,
         // so that every route is counted and no internal error escapes.
         router.add(middleware: RequestMetricsMiddleware(metrics: requests))
         router.add(middleware: ErrorMappingMiddleware())
 
+        let sessions = ConsoleSessions()
         HealthRoutes.register(on: router, environment: environment, requests: requests)
-        ConsoleRoutes.register(on: router)
+        ConsoleRoutes.register(on: router, environment: environment, sessions: sessions, secureCookies: secureCookies)
         FederalRoutes.register(
             on: router.group("federal/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [.federal])),
             environment: environment)
         OperatorRoutes.register(
             on: router.group("operator/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [.operator])),
-            environment: environment)
+            environment: environment, sessions: sessions)
         AdminRoutes.register(
             on: router.group("admin/v1").add(middleware: BearerAuthMiddleware(store: environment.store, allowed: [])),
             environment: environment)

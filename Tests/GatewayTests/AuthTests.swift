@@ -111,6 +111,11 @@ struct AuthTests {
         #expect(served.server.url.hasPrefix("https://127.0.0.1:"))
         let token = try #require(try store.createToken(name: "fed", role: .federal, by: "test")).token
         #expect(try await served.client.get("/federal/v1/programs", token: token).status == 200)
+        // Over HTTPS the console's cookie is never sent in clear.
+        let op = try #require(try store.createToken(name: "op", role: .operator, by: "test")).token
+        let login = try await served.client.send("POST", "/console/login",
+                                                 headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "token=\(op)")
+        #expect(login.status == 303 && login.header("set-cookie")?.hasSuffix("; Secure") == true)
         // A client that does not trust the CA does not get through.
         let untrusting = try GatewayClient(baseURL: served.server.url)
         await #expect(throws: TransportError.self) { _ = try await untrusting.get("/healthz") }

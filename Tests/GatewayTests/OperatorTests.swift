@@ -126,28 +126,3 @@ struct HealthMetricsTests {
         #expect(!r.bodyText.contains("Жукова"))
     }
 }
-
-@Suite("The operator console")
-struct ConsoleTests {
-    @Test func thePageHoldsNoDataAndItsScriptReadsOnlyTheOperatorAPI() async throws {
-        let world = try await World.start()
-        defer { Task { await world.stop() } }
-        let page = try await world.client.get("/console")
-        #expect(page.status == 200)
-        #expect(page.header("content-type")?.hasPrefix("text/html") == true)
-        // No inline script may run: the policy allows only the console's own file.
-        #expect(page.header("content-security-policy")?.contains("script-src 'self'") == true)
-        #expect(page.header("x-content-type-options") == "nosniff")
-        #expect(page.bodyText.contains(#"<script src="/console/app.js"></script>"#))
-        for secret in World.children.flatMap(\.secrets) + World.quarantinedSecrets + ["snils: checksum fails"] {
-            #expect(!page.bodyText.contains(secret))
-        }
-        let script = try await world.client.get("/console/app.js")
-        #expect(script.status == 200)
-        let calls = script.bodyText.split(separator: "\"").filter { $0.hasPrefix("/") && !$0.hasPrefix("//") }
-        #expect(!calls.isEmpty)
-        #expect(calls.allSatisfy { $0.hasPrefix("/operator/v1/") }, "\(calls)")
-        // Data goes into the page as text only.
-        #expect(!script.bodyText.contains("innerHTML"))
-    }
-}
