@@ -8,20 +8,6 @@ import SyncEngine
 import Synchronization
 import Testing
 
-/// Source ids of good (never quarantined) records of a simulated collection.
-func goodIDs(_ data: RegionData, _ collection: CollectionName) throws -> [String] {
-    try data.expectedExport(collection).map { line in
-        guard case let .string(id)? = try JSONParser.parse(line)["source_id"] else { throw StoreError("no source_id") }
-        return id
-    }
-}
-
-/// The simulator's program as a normalized record.
-func simProgram(_ data: RegionData, _ id: String) throws -> Program {
-    guard case let .program(p)? = data.entry(.programs, id)?.record else { throw StoreError("no program \(id)") }
-    return p
-}
-
 /// Edits at the gateway pushed to Omsk over real HTTPS: merged with the
 /// region's changes, conflicts opened where both sides changed a field, and
 /// every change applied at most once however the answer is lost.
@@ -29,16 +15,11 @@ func simProgram(_ data: RegionData, _ id: String) throws -> Program {
 struct OmskPushTests {
     /// A gateway synced once, and the id of a program it holds.
     func synced(scale: Int = 100) async throws -> (GatewayUnderTest, RegionData, String) {
-        let gateway = try await GatewayUnderTest.start(regions: ["omsk"], scale: scale)
-        let report = try await gateway.sync()
-        #expect(report.succeeded, "\(report.failures)")
-        let omsk = gateway.simulator.data("omsk")
-        return (gateway, omsk, try goodIDs(omsk, .programs)[3])
+        try await syncedForPush("omsk", scale: scale)
     }
 
     func edit(_ gateway: GatewayUnderTest, _ id: String, _ changes: [(String, JSONValue)]) throws {
-        _ = try gateway.store.edit(region: "55", collection: .programs, sourceID: id, set: changes.map { ($0.0, $0.1) },
-                                   operator: "test", reason: nil)
+        try editProgram(gateway, region: "55", id, changes)
     }
 
     @Test func anEditIsPushedOnceAndTheExportShowsTheNewVersion() async throws {
@@ -236,10 +217,4 @@ struct OmskPushTests {
         #expect(try gateway.store.conflicts().allSatisfy { $0.kind != "duplicate_certificate" })
         #expect(try gateway.store.auditLog().map(\.action) == ["resolve", "push"])
     }
-}
-
-/// `true` the first time only, from any thread: a hook that plays its fault once.
-final class RaceOnce: Sendable {
-    private let fired = Mutex(false)
-    func first() -> Bool { fired.withLock { f in defer { f = true }; return !f } }
 }
