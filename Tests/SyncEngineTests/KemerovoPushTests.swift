@@ -1,3 +1,4 @@
+import DopsyncConfig
 import DopsyncModel
 import DopsyncStore
 import DopsyncTesting
@@ -157,6 +158,30 @@ struct KemerovoPushTests {
         #expect(try gateway.store.outbox().map(\.state) == ["done"])
         let report = try await gateway.sync()
         #expect(report.succeeded, "\(report.failures)")
+        #expect(kemerovo.writesApplied == 1)
+        #expect(try gateway.export(.programs) == kemerovo.expectedExport(.programs))
+    }
+
+    @Test func aPackageStillInProcessingIsAskedAboutOnTheNextPushAndAppliedOnce() async throws {
+        let (gateway, kemerovo, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        // An adapter that asks the status once: the package is still `В обработке`.
+        let settings = try #require(gateway.configuration.regions.first { $0.name == "kemerovo" })
+        let impatient = try KemerovoAdapter(settings: settings, pageSize: 1000, statusPolls: 1)
+        let first = try await Pusher(store: gateway.store, adapter: impatient).run()
+        #expect(first.applied == 0 && first.waiting == ["programs \(id)"])
+        #expect(try gateway.store.outbox().map(\.state) == ["sending"])
+        #expect(kemerovo.writesApplied == 0)
+
+        // The next push sends the same package (same id), which the region
+        // answers with its first receipt, and reads the outcome from its status.
+        let second = try await gateway.push(region: "kemerovo")
+        #expect(second.applied == 1 && second.waiting.isEmpty)
+        #expect(kemerovo.writesApplied == 1)
+        #expect(try simProgram(kemerovo, id).title == "Шахматный клуб «Ладья»")
+        #expect(try gateway.store.outbox().map(\.state) == ["done"])
+        #expect(try await gateway.sync().succeeded)
         #expect(kemerovo.writesApplied == 1)
         #expect(try gateway.export(.programs) == kemerovo.expectedExport(.programs))
     }

@@ -35,6 +35,8 @@ public struct KemerovoAdapter: RegionAdapter {
     let clientID: String
     let client: RegionClient
     let pageSize: Int
+    /// Status answers a push asks for before it answers `.accepted`.
+    let statusPolls: Int
     let mapping = KemerovoMapping()
 
     /// Makes an adapter from its checked settings, with the exchange's largest page.
@@ -50,9 +52,12 @@ public struct KemerovoAdapter: RegionAdapter {
     /// - Parameters:
     ///   - pageSize: records asked per page, 2 to 1000.
     ///   - retryPolicy: how transient failures are retried.
+    ///   - statusPolls: status answers a push asks for, a second apart,
+    ///     before it answers `.accepted` (tests ask fewer).
     /// - Throws: `RegionError` when the client certificate or key cannot be
     ///   used, or the page size is out of range.
-    public init(settings: RegionSettings, pageSize: Int, retryPolicy: RetryPolicy = .default) throws(RegionError) {
+    public init(settings: RegionSettings, pageSize: Int, retryPolicy: RetryPolicy = .default,
+                statusPolls: Int = KemerovoAdapter.defaultStatusPolls) throws(RegionError) {
         let d = Self.descriptor
         guard (2...1000).contains(pageSize) else {
             throw RegionError(region: d.name, "page size \(pageSize) is not within 2...1000 (the exchange's count)")
@@ -63,6 +68,7 @@ public struct KemerovoAdapter: RegionAdapter {
         baseURL = settings["base_url"]!
         clientID = settings["client_id"]!
         self.pageSize = pageSize
+        self.statusPolls = max(1, statusPolls)
         client = try RegionClient(
             region: d.name, tls: TLSOptions(caFile: settings["ca_file"], clientCertFile: cert, clientKeyFile: key),
             requestsPerSecond: d.requestsPerSecond, policy: retryPolicy)

@@ -10,7 +10,7 @@ internal import Transport
 /// certificate's status goes as `<CertificateStatus number=…
 /// expectedModifiedAt=…>`. The package is sent (`202 … status="Принят"`),
 /// then its status asked a few times, a second apart, for at most
-/// `statusPolls` answers; still `В обработке` after that, the push answers
+/// `statusPolls` answers (`defaultStatusPolls`); still `В обработке` after that, the push answers
 /// `.accepted`, and the engine sends the same change again on its next push.
 /// Sending the package again is harmless and is what makes a retry, a lost
 /// receipt or a killed sync safe: "a package id seen before answers the
@@ -26,9 +26,10 @@ internal import Transport
 extension KemerovoAdapter {
     static let importPath = "/es2/exchange/import"
     static let importStatusPath = "/es2/exchange/import-status"
-    /// Status answers asked per push, one second apart (the region "processes
-    /// within minutes"; the simulator after 4 seconds).
-    static let statusPolls = 11
+    /// Status answers asked per push, one second apart, unless told
+    /// otherwise: about 10 seconds (the region "processes within minutes";
+    /// the simulator after 4 seconds, so a test sync finishes its push).
+    public static let defaultStatusPolls = 11
 
     public func push(_ change: OutgoingChange) async throws(RegionError) -> PushOutcome {
         let name = Self.descriptor.name
@@ -48,13 +49,13 @@ extension KemerovoAdapter {
             try await exchange(change.collection, path: Self.importPath, body: package, expecting: 202) { response in
                 try KemerovoImport.parseReceipt(response.body, id: change.idempotencyKey)
             }
-            for poll in 1...Self.statusPolls {
+            for poll in 1...statusPolls {
                 let status = try await exchange(change.collection, path: Self.importStatusPath,
                                                 body: KemerovoImport.statusRequest(id: change.idempotencyKey)) { response in
                     try KemerovoImport.parseStatus(response.body, id: change.idempotencyKey)
                 }
                 guard let results = status else {
-                    if poll < Self.statusPolls { try await Task.sleep(for: .seconds(1)) }
+                    if poll < statusPolls { try await Task.sleep(for: .seconds(1)) }
                     continue
                 }
                 guard let result = results.first(where: { $0.ref == change.sourceID }) else {
