@@ -189,8 +189,7 @@ public struct KemerovoAdapter: RegionAdapter {
                 // `fetchParsed` reads only a 200; a receipt cut short is sent again (the package id makes that harmless).
                 do {
                     return try parse(response)
-                } catch let error as XMLSyntaxError where cutShort < 3 {
-                    _ = error
+                } catch is XMLSyntaxError where cutShort < 3 {
                     cutShort += 1
                     continue
                 }
