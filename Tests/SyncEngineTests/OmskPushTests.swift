@@ -15,16 +15,11 @@ import Testing
 struct OmskPushTests {
     /// A gateway synced once, and the id of a program it holds.
     func synced(scale: Int = 100) async throws -> (GatewayUnderTest, RegionData, String) {
-        let gateway = try await GatewayUnderTest.start(regions: ["omsk"], scale: scale)
-        let report = try await gateway.sync()
-        #expect(report.succeeded, "\(report.failures)")
-        let omsk = gateway.simulator.data("omsk")
-        return (gateway, omsk, try goodIDs(omsk, .programs)[3])
+        try await syncedForPush("omsk", scale: scale)
     }
 
     func edit(_ gateway: GatewayUnderTest, _ id: String, _ changes: [(String, JSONValue)]) throws {
-        _ = try gateway.store.edit(region: "55", collection: .programs, sourceID: id, set: changes.map { ($0.0, $0.1) },
-                                   operator: "test", reason: nil)
+        try editProgram(gateway, region: "55", id, changes)
     }
 
     @Test func anEditIsPushedOnceAndTheExportShowsTheNewVersion() async throws {

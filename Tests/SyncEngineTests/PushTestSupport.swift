@@ -28,3 +28,14 @@ extension GatewayUnderTest {
                            operator: "test", reason: nil)
     }
 }
+
+/// A gateway over one simulated region, synced once, and the id of a good program it holds.
+func syncedForPush(_ region: String, scale: Int = 100) async throws -> (GatewayUnderTest, RegionData, String) {
+    let (gateway, data) = try await syncedGateway(region, scale: scale)
+    return (gateway, data, try goodIDs(data, .programs)[3])
+}
+
+/// An operator's edit of a program at the gateway.
+func editProgram(_ gateway: GatewayUnderTest, region code: String, _ id: String, _ changes: [(String, JSONValue)]) throws {
+    try gateway.edit(code, .programs, id, changes)
+}

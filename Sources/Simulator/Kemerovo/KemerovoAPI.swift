@@ -84,7 +84,7 @@ final class KemerovoAPI: RegionAPI {
         switch request.path {
         case "/es2/exchange/export": return export(document)
         case "/es2/exchange/import": return packages.receive(document)
-        default: return packages.status(document)
+        default: return await packages.status(document)
         }
     }
 

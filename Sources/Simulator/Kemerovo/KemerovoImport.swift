@@ -9,6 +9,11 @@ internal import Synchronization
 /// `ExpectedModifiedAt` is not the record's current `ModifiedAt`, or
 /// `Отклонено` with the reason). A package id seen before answers the first
 /// receipt again and applies nothing.
+///
+/// Write hooks (`RegionData.beforeWrite`/`afterWrite`): `beforeWrite` runs as
+/// each item is processed, before its `ExpectedModifiedAt` is checked (a
+/// race); `afterWrite` runs for each applied item when the `Обработан` status
+/// is first answered, and may lose that answer (a `503`) or hold it back.
 final class ImportPackages: Sendable {
     /// How long a package stays `В обработке` ("a package is processed within minutes").
     static let processingDelay: Duration = .seconds(4)
@@ -19,6 +24,10 @@ final class ImportPackages: Sendable {
         var receivedAt: ContinuousClock.Instant
         /// The rendered `<Item>`s once processed.
         var results: [String]?
+        /// The records written by the package (items `Принято`).
+        var written: [(CollectionName, String)] = []
+        /// Whether the `Обработан` status has been answered once (write hooks run then).
+        var reported = false
     }
 
     let data: RegionData
@@ -41,17 +50,31 @@ final class ImportPackages: Sendable {
     }
 
     /// `POST /es2/exchange/import-status`.
-    func status(_ document: ES2Node) -> SimResponse {
+    func status(_ document: ES2Node) async -> SimResponse {
         guard document.name == "ImportStatusRequest", let id = document.attributes["id"] else {
             return ES2Writer.fault("ES2-400", "Ожидался ImportStatusRequest с id")
         }
-        guard let package = packages.withLock({ $0[id] }) else { return ES2Writer.fault("ES2-404", "Пакет не найден") }
+        let found = packages.withLock { all -> (Package, Bool)? in
+            guard let package = all[id] else { return nil }
+            let first = package.results != nil && !package.reported
+            if first { all[id]!.reported = true }
+            return (package, first)
+        }
+        guard let (package, first) = found else { return ES2Writer.fault("ES2-404", "Пакет не найден") }
         let escaped = ES2Writer.escape(id)
         guard let results = package.results else {
             return ES2Writer.answer(200, "<ImportStatus id=\"\(escaped)\" status=\"В обработке\"/>\n")
         }
-        return ES2Writer.answer(200, "<ImportStatus id=\"\(escaped)\" status=\"Обработан\">\n"
-                                + results.map { "  " + $0 + "\n" }.joined() + "</ImportStatus>\n")
+        let answer = ES2Writer.answer(200, "<ImportStatus id=\"\(escaped)\" status=\"Обработан\">\n"
+                                      + results.map { "  " + $0 + "\n" }.joined() + "</ImportStatus>\n")
+        guard first else { return answer }
+        // The answer that tells of the writes: hooks may lose it or hold it back.
+        let hooks = data.writeHooks.withLock { $0 }
+        var lost = false
+        for (collection, ref) in package.written {
+            for hook in hooks.after where await hook(collection, ref) { lost = true }
+        }
+        return lost ? FaultPlayer.play(.unavailable, on: answer) : answer
     }
 
     /// Applies the packages whose processing time has come, in the order received.
@@ -60,8 +83,18 @@ final class ImportPackages: Sendable {
             let now = ContinuousClock.now
             let ready = all.filter { $0.value.results == nil && now - $0.value.receivedAt >= Self.processingDelay }
                 .sorted { $0.value.receivedAt < $1.value.receivedAt }
+            let hooks = data.writeHooks.withLock { $0 }
             for (id, package) in ready {
-                all[id]!.results = package.items.map(apply)
+                var results: [String] = [], written: [(CollectionName, String)] = []
+                for item in package.items {
+                    let target = Self.target(item)
+                    if let target { for hook in hooks.before { hook(target.0, target.1) } }
+                    let (result, applied) = apply(item)
+                    results.append(result)
+                    if applied, let target { written.append(target) }
+                }
+                all[id]!.results = results
+                all[id]!.written = written
             }
         }
     }
@@ -78,12 +111,24 @@ final class ImportPackages: Sendable {
     static func rejected(_ ref: String, _ reason: String) -> String { item(ref, "Отклонено", reason: reason) }
     static func conflict(_ ref: String) -> String { item(ref, "Конфликт", reason: "Запись изменена") }
 
-    func apply(_ node: ES2Node) -> String {
+    /// The record an item is about, for the write hooks.
+    static func target(_ node: ES2Node) -> (CollectionName, String)? {
         switch node.name {
-        case "Program": return program(node)
-        case "CertificateStatus": return certificateStatus(node)
-        default: return Self.rejected(node.string("Id") ?? node.attributes["number"] ?? "", "Неизвестный элемент пакета: \(node.name)")
+        case "Program": return node.string("Id").map { (.programs, $0) }
+        case "CertificateStatus": return node.attributes["number"].map { (.certificates, $0) }
+        default: return nil
         }
+    }
+
+    /// Applies one item: its rendered `<Item>`, and whether it was `Принято`.
+    func apply(_ node: ES2Node) -> (String, Bool) {
+        let result: String
+        switch node.name {
+        case "Program": result = program(node)
+        case "CertificateStatus": result = certificateStatus(node)
+        default: result = Self.rejected(node.string("Id") ?? node.attributes["number"] ?? "", "Неизвестный элемент пакета: \(node.name)")
+        }
+        return (result, result.contains("result=\"Принято\""))
     }
 
     /// Whether `expected` (wire text) is the entry's current `ModifiedAt`;
@@ -143,6 +188,12 @@ final class ImportPackages: Sendable {
         }
         p.title = name
         p.direction = direction
+        guard let inn = organization.attributes["inn"], inn.count == 10 || inn.count == 12, inn.allSatisfy(\.isNumber) else {
+            return Self.rejected(id, "Неверно указан ИНН организации")
+        }
+        let ogrn = organization.attributes["ogrn"].flatMap { $0.isEmpty ? nil : $0 }
+        p.provider.inn = inn
+        p.provider.ogrn = ogrn
         p.provider.name = organizationName
         p.provider.kind = kind
         p.ageMin = from; p.ageMax = to; p.hoursTotal = hours; p.priceMonth = price
