@@ -99,6 +99,14 @@ struct DomainChecksTests {
         let kinds = opened.filter { $0.kind == "invalid_charge" }
         #expect(kinds.count == 2)   // 101 does not add up; 100 and 102 share a month
         #expect(opened.contains { $0.summary.contains("has 2 charges for 2026-10") })
+
+        // The region corrects one charge and withdraws the other: both close.
+        try apply(.charges, [try charge("101", month: "2026-09", price: 100_000, certificate: 70_000, parent: 30_000),
+                             .delete(sourceID: "102", updatedAt: Self.t, version: nil, raw: "{}")])
+        _ = try check()
+        #expect(try store.conflicts().filter { $0.kind == "invalid_charge" }.isEmpty)
+        let closed = try store.conflicts(includeClosed: true).filter { $0.kind == "invalid_charge" }
+        #expect(closed.count == 2 && closed.allSatisfy { $0.closeReason?.contains("resolved by newer data") == true })
     }
 
     @Test func balanceMismatchOpensAndCloses() throws {
@@ -121,5 +129,13 @@ struct DomainChecksTests {
         #expect(opened.count == 2)
         #expect(opened.contains { $0.summary.contains("certificate 5599999999") && $0.summary.contains("program 77") })
         #expect(opened.contains { $0.summary.contains("contract 99") })
+
+        // The records named arrive: the references close themselves.
+        try apply(.programs, [program("77")])
+        try apply(.certificates, [try certificate("55", "5599999999", snils: nil, balance: 2_400_000)])
+        try apply(.contracts, [try contract("99", certificate: "5500000001")])
+        _ = try check()
+        #expect(try store.conflicts().filter { $0.kind == "broken_reference" }.isEmpty)
+        #expect(try store.conflicts(includeClosed: true).filter { $0.kind == "broken_reference" }.count == 2)
     }
 }
