@@ -125,6 +125,13 @@ struct MetricsPage {
         for (s, region) in zip(statuses, environment.regions) {
             if let t = seconds(s.lastPushOKAt) { page.sample("dopsync_region_last_push_success_timestamp_seconds", [("region", region.code), ("name", region.name)], t) }
         }
+        page.family("dopsync_region_last_pull_duration_seconds", "gauge",
+                    "How long the last successful pull of the region took; absent before the first.")
+        for (s, region) in zip(statuses, environment.regions) {
+            if let started = seconds(s.lastPullStartedAt), let ended = seconds(s.lastPullOKAt), ended >= started {
+                page.sample("dopsync_region_last_pull_duration_seconds", [("region", region.code), ("name", region.name)], ended - started)
+            }
+        }
         page.family("dopsync_records", "gauge", "Records held, by region, collection and state (live or deleted).")
         for (s, region) in zip(statuses, environment.regions) {
             for c in CollectionName.allCases {

@@ -123,6 +123,8 @@ struct HealthMetricsTests {
         // Omsk was pulled, Leningrad never: only Omsk has a last-pull time.
         #expect(lines.contains { $0.hasPrefix(#"dopsync_region_last_pull_success_timestamp_seconds{region="55",name="omsk"} "#) })
         #expect(!lines.contains { $0.hasPrefix(#"dopsync_region_last_pull_success_timestamp_seconds{region="47""#) })
+        #expect(lines.contains { $0.hasPrefix(#"dopsync_region_last_pull_duration_seconds{region="55",name="omsk"} "#) })
+        #expect(!lines.contains { $0.hasPrefix(#"dopsync_region_last_pull_duration_seconds{region="47""#) })
         #expect(!r.bodyText.contains("Жукова"))
     }
 }

@@ -128,6 +128,7 @@ struct World {
             ConflictCandidate(kind: "broken_reference", dedupKey: "contracts/47/2", region: "47", collection: .contracts,
                               sourceID: "2", summary: "contract 2 names program 7, which the region does not have"),
         ], scope: ["55", "47"], closeReason: { _ in "gone" })
+        try store.notePullStarted(region: "55")
         try store.notePullEnded(region: "55", error: nil)
     }
 }
