@@ -157,10 +157,12 @@ extension Store {
             try resolvePendingContracts(db, region: region, certificateSourceID: meta.sourceID,
                                         number: certificate.number)
         }
-        // A good version of a record clears its quarantine entry.
+        // A good version of a record clears its quarantine entry. An entry of a
+        // record with a known id has that id as its key, so the lookup goes by
+        // the unique index rather than through every quarantined row.
         try db.cachedStatement(sql: """
             UPDATE quarantine SET resolved_at = ?, resolution = 'a valid version arrived'
-            WHERE region = ? AND collection = ? AND source_id = ? AND resolved_at IS NULL
+            WHERE region = ? AND collection = ? AND qkey = ? AND resolved_at IS NULL
             """).execute(arguments: [now, region, collection.rawValue, meta.sourceID])
     }
 

@@ -151,7 +151,8 @@ public final class Simulator: Sendable {
         }
         let bound = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "dopsync.sim")
-        logger.logLevel = .error
+        // Critical only: stopping a server logs a harmless "already closed".
+        logger.logLevel = .critical
         let app = Application(
             responder: responder,
             server: try .tls(.http1(), tlsConfiguration: try tls.serverConfiguration(requireClientCertificate: requireClientCertificate)),
