@@ -155,53 +155,11 @@ struct KrasnoyarskPushTests {
     }
 
     @Test func aRaceOnAnotherFieldIsMergedAndWrittenAgain() async throws {
-        let (gateway, data, id) = try await synced()
-        defer { Task { await gateway.stop() } }
-        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        let raced = RaceOnce()
-        data.beforeWrite { collection, sourceID in
-            guard raced.first() else { return }
-            data.update(collection, sourceID) { if case var .program(p) = $0 { p.hoursTotal = 999; $0 = .program(p) } }
-        }
-        let report = try await gateway.sync()
-        #expect(report.succeeded, "\(report.failures)")
-        let p = try simProgram(data, id)
-        #expect(p.title == "Шахматный клуб «Ладья»" && p.hoursTotal == 999)
-        #expect(data.writesApplied == 1)
-        #expect(try gateway.store.conflicts().isEmpty)
-        #expect(try gateway.export(.programs) == data.expectedExport(.programs))
-        #expect(try gateway.store.outbox().map(\.state) == ["superseded", "done"])
+        try await PushScenarios.raceOnAnotherField("krasnoyarsk")
     }
 
     @Test func aRaceOnTheSameFieldOpensAnEditConflictAndTheRestIsPushed() async throws {
-        let (gateway, data, id) = try await synced()
-        defer { Task { await gateway.stop() } }
-        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»")), ("hours_total", .int(36))])
-        let raced = RaceOnce()
-        data.beforeWrite { collection, sourceID in
-            guard raced.first() else { return }
-            data.update(collection, sourceID) { if case var .program(p) = $0 { p.title = "Игра го"; $0 = .program(p) } }
-        }
-        var report = try await gateway.sync()
-        #expect(report.succeeded, "an edit conflict waits for an operator and is no failure: \(report.failures)")
-        #expect(report.counts(Self.region, .programs).conflictsOpened == 1)
-        var p = try simProgram(data, id)
-        #expect(p.title == "Игра го" && p.hoursTotal == 36)
-        #expect(data.writesApplied == 1)
-        let conflict = try #require(try gateway.store.conflicts().first { $0.kind == "edit_conflict" })
-        #expect(conflict.collection == .programs && conflict.sourceID == id && conflict.region == Self.code)
-        #expect(try gateway.export(.programs) == data.expectedExport(.programs))
-
-        // The operator takes the gateway's title: the next sync sends it.
-        data.clearWriteHooks()
-        _ = try gateway.store.resolveConflict(id: conflict.id, .takeGateway, operator: "test", reason: "confirmed")
-        report = try await gateway.sync()
-        #expect(report.succeeded, "\(report.failures)")
-        p = try simProgram(data, id)
-        #expect(p.title == "Шахматный клуб «Ладья»" && p.hoursTotal == 36)
-        #expect(data.writesApplied == 2)
-        #expect(try gateway.store.conflicts().allSatisfy { $0.kind != "edit_conflict" })
-        #expect(try gateway.export(.programs) == data.expectedExport(.programs))
+        try await PushScenarios.raceOnTheSameField("krasnoyarsk")
     }
 
     @Test func aLostAnswerIsNotAppliedTwice() async throws {

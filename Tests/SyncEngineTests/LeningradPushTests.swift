@@ -99,53 +99,11 @@ struct LeningradPushTests {
     }
 
     @Test func aRaceOnAnotherFieldIsReadMergedAndWrittenAgain() async throws {
-        let (gateway, lo, id) = try await synced()
-        defer { Task { await gateway.stop() } }
-        try gateway.edit(Self.code, .programs, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        let raced = RaceOnce()
-        lo.beforeWrite { collection, sourceID in
-            guard raced.first() else { return }
-            lo.update(collection, sourceID) { if case var .program(p) = $0 { p.hoursTotal = 999; $0 = .program(p) } }
-        }
-        let report = try await gateway.sync()
-        #expect(report.succeeded, "\(report.failures)")
-        let p = try simProgram(lo, id)
-        #expect(p.title == "Шахматный клуб «Ладья»" && p.hoursTotal == 999)
-        #expect(lo.writesApplied == 1)
-        #expect(try gateway.store.conflicts().isEmpty)
-        #expect(try gateway.export(.programs) == lo.expectedExport(.programs))
-        #expect(try gateway.store.outbox().map(\.state) == ["superseded", "done"])
+        try await PushScenarios.raceOnAnotherField("leningrad")
     }
 
     @Test func aRaceOnTheSameFieldOpensAnEditConflictAndTheRestIsPushed() async throws {
-        let (gateway, lo, id) = try await synced()
-        defer { Task { await gateway.stop() } }
-        try gateway.edit(Self.code, .programs, id, [("title", .string("Шахматный клуб «Ладья»")), ("hours_total", .int(36))])
-        let raced = RaceOnce()
-        lo.beforeWrite { collection, sourceID in
-            guard raced.first() else { return }
-            lo.update(collection, sourceID) { if case var .program(p) = $0 { p.title = "Игра го"; $0 = .program(p) } }
-        }
-        var report = try await gateway.sync()
-        #expect(report.succeeded, "an edit conflict waits for an operator and is no failure: \(report.failures)")
-        #expect(report.counts("leningrad", .programs).conflictsOpened == 1)
-        var p = try simProgram(lo, id)
-        #expect(p.title == "Игра го" && p.hoursTotal == 36)
-        #expect(lo.writesApplied == 1)
-        let conflict = try #require(try gateway.store.conflicts().first { $0.kind == "edit_conflict" })
-        #expect(conflict.collection == .programs && conflict.sourceID == id && conflict.region == Self.code)
-        #expect(try gateway.export(.programs) == lo.expectedExport(.programs))
-
-        // The operator takes the gateway's title: the next sync sends it.
-        lo.clearWriteHooks()
-        _ = try gateway.store.resolveConflict(id: conflict.id, .takeGateway, operator: "test", reason: "confirmed")
-        report = try await gateway.sync()
-        #expect(report.succeeded, "\(report.failures)")
-        p = try simProgram(lo, id)
-        #expect(p.title == "Шахматный клуб «Ладья»" && p.hoursTotal == 36)
-        #expect(lo.writesApplied == 2)
-        #expect(try gateway.store.conflicts().allSatisfy { $0.kind != "edit_conflict" })
-        #expect(try gateway.export(.programs) == lo.expectedExport(.programs))
+        try await PushScenarios.raceOnTheSameField("leningrad")
     }
 
     @Test(arguments: [false, true])
