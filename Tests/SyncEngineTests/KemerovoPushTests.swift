@@ -90,22 +90,7 @@ struct KemerovoPushTests {
         let (gateway, kemerovo, id) = try await synced()
         defer { Task { await gateway.stop() } }
         try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        // A real `dopsync sync` whose package is applied and whose status
-        // answer is held back until the process is killed.
-        let landed = AsyncStream<Void>.makeStream(), release = AsyncStream<Void>.makeStream()
-        kemerovo.afterWrite { _, _ in
-            landed.continuation.yield()
-            for await _ in release.stream {}
-            return true
-        }
-        let process = try DopsyncBinary.launch(["sync", "--config", gateway.simulator.configPath])
-        var landedIterator = landed.stream.makeAsyncIterator()
-        await landedIterator.next()
-        await DopsyncBinary.kill9(process)
-        release.continuation.finish()
-        kemerovo.clearWriteHooks()
-        #expect(kemerovo.writesApplied == 1)
-        #expect(try gateway.store.outbox().map(\.state) == ["sending"])
+        try await killSyncWhileTheAnswerIsHeld(gateway, kemerovo)
 
         // Pushed again without a pull first: the same package (same id) goes
         // out again, is answered with the first receipt, and its status says

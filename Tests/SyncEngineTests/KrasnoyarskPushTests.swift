@@ -183,22 +183,7 @@ struct KrasnoyarskPushTests {
         let (gateway, data, id) = try await synced()
         defer { Task { await gateway.stop() } }
         try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        // A real `dopsync sync` whose write lands and whose answer is held
-        // back until the process is killed.
-        let landed = AsyncStream<Void>.makeStream(), release = AsyncStream<Void>.makeStream()
-        data.afterWrite { _, _ in
-            landed.continuation.yield()
-            for await _ in release.stream {}
-            return true
-        }
-        let process = try DopsyncBinary.launch(["sync", "--config", gateway.simulator.configPath])
-        var landedIterator = landed.stream.makeAsyncIterator()
-        await landedIterator.next()
-        await DopsyncBinary.kill9(process)
-        release.continuation.finish()
-        data.clearWriteHooks()
-        #expect(data.writesApplied == 1)
-        #expect(try gateway.store.outbox().map(\.state) == ["sending"])
+        try await killSyncWhileTheAnswerIsHeld(gateway, data)
 
         // Pushed again without a pull first: the stored change (based on no
         // ETag) reads the record, finds it changed, with the change in it, and

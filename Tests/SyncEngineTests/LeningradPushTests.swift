@@ -139,22 +139,7 @@ struct LeningradPushTests {
         let (gateway, lo, id) = try await synced()
         defer { Task { await gateway.stop() } }
         try gateway.edit(Self.code, .programs, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        // A real `dopsync sync` whose write lands and whose answer is held
-        // back until the process is killed.
-        let landed = AsyncStream<Void>.makeStream(), release = AsyncStream<Void>.makeStream()
-        lo.afterWrite { _, _ in
-            landed.continuation.yield()
-            for await _ in release.stream {}
-            return true
-        }
-        let process = try DopsyncBinary.launch(["sync", "--config", gateway.simulator.configPath])
-        var landedIterator = landed.stream.makeAsyncIterator()
-        await landedIterator.next()
-        await DopsyncBinary.kill9(process)
-        release.continuation.finish()
-        lo.clearWriteHooks()
-        #expect(lo.writesApplied == 1)
-        #expect(try gateway.store.outbox().map(\.state) == ["sending"])
+        try await killSyncWhileTheAnswerIsHeld(gateway, lo)
 
         // Pushed again without a pull first: the stored request goes out
         // again, meets 409, the record read after it holds the change: done.

@@ -99,3 +99,24 @@ enum PushScenarios {
         #expect(try gateway.export(.programs) == data.expectedExport(.programs))
     }
 }
+
+/// Runs a real `dopsync sync` whose write lands in the region while its
+/// answer is held back, and kills it with SIGKILL then: the region applied
+/// the change once and the gateway's entry stays `sending`, to be resolved
+/// by the next push without a second write.
+func killSyncWhileTheAnswerIsHeld(_ gateway: GatewayUnderTest, _ data: RegionData) async throws {
+    let landed = AsyncStream<Void>.makeStream(), release = AsyncStream<Void>.makeStream()
+    data.afterWrite { _, _ in
+        landed.continuation.yield()
+        for await _ in release.stream {}
+        return true
+    }
+    let process = try DopsyncBinary.launch(["sync", "--config", gateway.simulator.configPath])
+    var landedIterator = landed.stream.makeAsyncIterator()
+    await landedIterator.next()
+    await DopsyncBinary.kill9(process)
+    release.continuation.finish()
+    data.clearWriteHooks()
+    #expect(data.writesApplied == 1)
+    #expect(try gateway.store.outbox().map(\.state) == ["sending"])
+}
