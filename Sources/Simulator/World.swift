@@ -219,6 +219,17 @@ public final class RegionData: Sendable {
         for hook in readHooks.withLock({ $0 }) { hook(collection) }
     }
 
+    private let processingHeld = Mutex(false)
+
+    /// Holds (or releases) the writes a region applies asynchronously
+    /// (Kemerovo's import packages): while held, a package stays
+    /// `В обработке` however long ago it came, so a test can see that state
+    /// whatever the machine's speed.
+    public func holdAsyncProcessing(_ held: Bool) { processingHeld.withLock { $0 = held } }
+
+    /// Whether asynchronous processing is held.
+    var isAsyncProcessingHeld: Bool { processingHeld.withLock { $0 } }
+
     /// Sets the faults played on this region's answers from now on.
     public func setFaults(_ faults: SimFaults) { self.faults.set(faults) }
 

@@ -394,6 +394,8 @@ struct KemerovoContractTests {
         expectValid(valid, "ImportPackage")
         let package = XMLNode(name: "ImportPackage", attributes: ["id": id], children: [changed, stale, undirected, closing])
 
+        // Held until the first status answer, so that it is seen in processing.
+        kemerovo.holdAsyncProcessing(true)
         let receipt = try await client.post("/es2/exchange/import", package.xml)
         #expect(receipt.status == 202)
         let receiptNode = try XMLNode.parse(receipt.body)
@@ -406,6 +408,7 @@ struct KemerovoContractTests {
         expectValid(status, "ImportStatus")
         #expect(status.attributes["status"] == "В обработке" && status.children.isEmpty)
         #expect(kemerovo.writesApplied == 0)
+        kemerovo.holdAsyncProcessing(false)
         // The package is processed asynchronously: ask until it is (the page's own protocol).
         let deadline = ContinuousClock.now + .seconds(10)
         while status.attributes["status"] == "В обработке" && ContinuousClock.now < deadline {

@@ -79,6 +79,7 @@ final class ImportPackages: Sendable {
 
     /// Applies the packages whose processing time has come, in the order received.
     func processReady() {
+        guard !data.isAsyncProcessingHeld else { return }
         packages.withLock { all in
             let now = ContinuousClock.now
             let ready = all.filter { $0.value.results == nil && now - $0.value.receivedAt >= Self.processingDelay }
