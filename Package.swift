@@ -155,7 +155,8 @@ let package = Package(
         ),
         .testTarget(name: "DopsyncModelTests", dependencies: ["DopsyncModel"]),
         .testTarget(name: "DopsyncConfigTests", dependencies: ["DopsyncConfig"]),
-        .testTarget(name: "DopsyncStoreTests", dependencies: ["DopsyncStore", "DopsyncModel"]),
+        .testTarget(name: "DopsyncStoreTests", dependencies: ["DopsyncStore", "DopsyncModel",
+                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Simulator", "DopsyncTesting"]),
         .testTarget(
             name: "RegionsTests",

@@ -27,7 +27,10 @@ extension Store {
     ///
     /// The triggers, not the writing code, keep it: whichever path changes
     /// `normalized` (a pull, a deletion, a resolved reference, an operator's
-    /// edit added later) moves the record to the end of the feed. SQLite
+    /// edit added later) moves the record to the end of the feed. (Since
+    /// migration v3 the pull's own writes take the next number themselves and
+    /// the triggers stand back for them; every other path is still the
+    /// triggers'.) SQLite
     /// serializes writers, so a committed change always carries a higher
     /// number than every change committed before it; a reader never skips one.
     static func registerChangeSequence(_ m: inout DatabaseMigrator) {

@@ -137,7 +137,7 @@ extension Store {
             }
             guard (c["kind"] as String) == editConflictKind else { return nil }
             let detail = try EditConflictDetail(c["detail"] as String)
-            guard let record = try Row.fetchOne(db, sql: "SELECT base, normalized FROM record WHERE collection = ? AND region = ? AND source_id = ?",
+            guard let record = try Row.fetchOne(db, sql: "SELECT coalesce(base, normalized) AS base, normalized FROM record WHERE collection = ? AND region = ? AND source_id = ?",
                                                 arguments: [c["collection"] as String, c["region"] as String, c["source_id"] as String])
             else { throw StoreError("conflict \(id): its record is no longer held") }
             var base = detail.base, gateway = withoutPersonalData(try JSONParser.parse(record["normalized"] as String))

@@ -1,5 +1,6 @@
 internal import Crypto
 internal import Foundation
+internal import DopsyncModel
 
 /// The secret key of the keyed hash that links a child's certificates across
 /// regions by СНИЛС without keeping the number itself anywhere else.
@@ -25,7 +26,6 @@ public struct LinkKey: Sendable {
 
     /// The hex HMAC-SHA256 of a СНИЛС's eleven digits under this key.
     public func link(snilsDigits: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(snilsDigits.utf8), using: key)
-            .map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(snilsDigits.utf8), using: key).hexString
     }
 }

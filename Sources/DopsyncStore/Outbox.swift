@@ -48,7 +48,7 @@ struct LocalState {
 
     static func fetch(_ db: Database, region: String, collection: CollectionName, sourceID: String) throws -> LocalState? {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT base, normalized FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            db.cachedStatement(sql: "SELECT coalesce(base, normalized) AS base, normalized FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
             arguments: [collection.rawValue, region, sourceID]) else { return nil }
         return LocalState(base: try JSONParser.parse(row["base"] as String),
                           normalized: try JSONParser.parse(row["normalized"] as String))
@@ -137,7 +137,7 @@ extension Store {
             if from != to { changed.append((path, from, to)) }
         }
         guard !changed.isEmpty else { return LocalChange(changed: [], entry: nil) }
-        try db.execute(sql: "UPDATE record SET normalized = ?, edited_at = ? WHERE collection = ? AND region = ? AND source_id = ?",
+        try db.execute(sql: "UPDATE record SET base = coalesce(base, normalized), normalized = ?, edited_at = ? WHERE collection = ? AND region = ? AND source_id = ?",
                        arguments: [new.serialized(), now, collection.rawValue, region, sourceID])
         let entry = try queueChanges(db, region: region, collection: collection, sourceID: sourceID,
                                      afterRegionState: false, now: now)
@@ -207,7 +207,7 @@ extension Store {
             return 0
         }
         let (merged, conflicts) = ThreeWayMerge.merge(base: local.base, gateway: local.normalized, region: incoming)
-        try db.execute(sql: "UPDATE record SET normalized = ? WHERE collection = ? AND region = ? AND source_id = ?",
+        try db.execute(sql: "UPDATE record SET base = coalesce(base, normalized), normalized = ? WHERE collection = ? AND region = ? AND source_id = ?",
                        arguments: [merged.serialized(), collection.rawValue, region, sourceID])
         try settleEditConflict(db, region: region, collection: collection, sourceID: sourceID, incoming: incoming, now: now)
         var opened = 0
@@ -267,7 +267,7 @@ extension Store {
                                           region: region, collection: collection, sourceID: sourceID)
             }
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT normalized, base, raw, deleted, source_version, source_updated_at FROM record
+                SELECT normalized, coalesce(base, normalized) AS base, raw, deleted, source_version, source_updated_at FROM record
                 WHERE collection = ? AND region = ? AND source_id = ?
                 """, arguments: [collection.rawValue, region, sourceID]) else { return nil }
             if row["deleted"] as Bool {
@@ -359,7 +359,7 @@ extension Store {
                 for (path, sent) in change.fields where normalized.value(atPath: path) == sent {
                     normalized = normalized.replacing(path: path, with: local.base.value(atPath: path) ?? .null) ?? normalized
                 }
-                try db.execute(sql: "UPDATE record SET normalized = ? WHERE collection = ? AND region = ? AND source_id = ?",
+                try db.execute(sql: "UPDATE record SET base = coalesce(base, normalized), normalized = ? WHERE collection = ? AND region = ? AND source_id = ?",
                                arguments: [normalized.serialized(), change.collection.rawValue, change.region, change.sourceID])
             }
             try queueChanges(db, region: change.region, collection: change.collection, sourceID: change.sourceID,

@@ -121,7 +121,7 @@ extension Store {
         let hash = contentHash(text)
         let meta = record.meta
         let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT content_hash, deleted, edited_at FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            db.cachedStatement(sql: "SELECT id, content_hash, deleted, edited_at FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
             arguments: [collection.rawValue, region, meta.sourceID])
         if let existing {
             let oldHash: Data = existing["content_hash"]
@@ -133,12 +133,15 @@ extension Store {
             // Local edits wait to be pushed: they are merged over the region's new state below.
             let local = (existing["edited_at"] as String?) == nil ? nil
                 : try LocalState.fetch(db, region: region, collection: collection, sourceID: meta.sourceID)
+            // `base` NULL: the same as `normalized` until local edits are merged over it below.
             try db.cachedStatement(sql: """
-                UPDATE record SET normalized = ?, base = ?, raw = ?, content_hash = ?, deleted = ?,
-                    source_updated_at = ?, source_version = ?, pulled_at = ?, pending_ref = ?
-                WHERE collection = ? AND region = ? AND source_id = ?
-                """).execute(arguments: [text, text, raw, hash, meta.deleted, meta.updatedAt?.description,
-                                         meta.version, now, pendingRef, collection.rawValue, region, meta.sourceID])
+                UPDATE record SET normalized = ?, base = NULL, raw = ?, content_hash = ?, deleted = ?,
+                    source_updated_at = ?, source_version = ?, pulled_at = ?, pending_ref = ?,
+                    change_seq = ?, changed_at = ?
+                WHERE id = ?
+                """).execute(arguments: [text, raw, hash, meta.deleted, meta.updatedAt?.description,
+                                         meta.version, now, pendingRef, try nextChangeSequence(db), now,
+                                         existing["id"] as Int64])
             if let local {
                 counts.conflictsOpened += try reapplyLocalEdits(db, region: region, collection: collection, sourceID: meta.sourceID,
                                                                 local: local, incoming: record.json, now: now)
@@ -146,11 +149,12 @@ extension Store {
             if meta.deleted && !wasDeleted { counts.deleted += 1 } else { counts.updated += 1 }
         } else {
             try db.cachedStatement(sql: """
-                INSERT INTO record(collection, region, source_id, normalized, base, raw, content_hash, deleted,
-                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, text, raw, hash,
-                                         meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef])
+                INSERT INTO record(collection, region, source_id, normalized, raw, content_hash, deleted,
+                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref, change_seq, changed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, raw, hash,
+                                         meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef,
+                                         try nextChangeSequence(db), now])
             if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
         }
         if case let .certificate(certificate) = record {
@@ -176,21 +180,26 @@ extension Store {
     }
 
     /// Fills `certificate_number` of the contracts that waited for this certificate.
+    /// Runs for every certificate stored, so it goes by the small index of
+    /// waiting contracts (the planner would otherwise walk every contract of
+    /// the region through the key: a quadratic incremental sync).
     private func resolvePendingContracts(_ db: Database, region: String, certificateSourceID: String,
                                          number: String) throws {
         let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT source_id, normalized, base FROM record WHERE region = ? AND pending_ref = ? AND collection = 'contracts'"),
+            db.cachedStatement(sql: """
+                SELECT id, normalized, base FROM record INDEXED BY record_pending_ref
+                WHERE region = ? AND pending_ref = ? AND collection = 'contracts'
+                """),
             arguments: [region, certificateSourceID])
         for row in rows {
             func fill(_ text: String) throws -> String {
                 let json = try JSONParser.parse(text)
                 return (json.replacing(path: "certificate_number", with: .string(number)) ?? json).serialized()
             }
-            let normalized = try fill(row["normalized"]), base = try fill(row["base"])
+            let normalized = try fill(row["normalized"]), base = try (row["base"] as String?).map(fill)
             try db.cachedStatement(sql: """
-                UPDATE record SET normalized = ?, base = ?, content_hash = ?, pending_ref = NULL
-                WHERE collection = 'contracts' AND region = ? AND source_id = ?
-                """).execute(arguments: [normalized, base, contentHash(base), region, row["source_id"] as String])
+                UPDATE record SET normalized = ?, base = ?, content_hash = ?, pending_ref = NULL WHERE id = ?
+                """).execute(arguments: [normalized, base, contentHash(base ?? normalized), row["id"] as Int64])
         }
     }
 
@@ -227,7 +236,7 @@ extension Store {
                              updatedAt: Timestamp?, version: String?, raw: String?, now: String,
                              counts: inout ApplyCounts) throws {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT base, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            db.cachedStatement(sql: "SELECT id, coalesce(base, normalized) AS base, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
             arguments: [collection.rawValue, region, sourceID]) else {
             // Nothing was known of it: nothing to export.
             counts.unchanged += 1
@@ -251,23 +260,29 @@ extension Store {
         json = json.replacing(path: "source_version", with: .string(newVersion)) ?? json
         let text = json.serialized()
         try db.cachedStatement(sql: """
-            UPDATE record SET normalized = ?, base = ?, raw = coalesce(?, raw), content_hash = ?, deleted = 1,
-                source_updated_at = ?, source_version = ?, pulled_at = ?
-            WHERE collection = ? AND region = ? AND source_id = ?
-            """).execute(arguments: [text, text, raw, contentHash(text), newUpdated, newVersion, now,
-                                     collection.rawValue, region, sourceID])
+            UPDATE record SET normalized = ?, base = NULL, raw = coalesce(?, raw), content_hash = ?, deleted = 1,
+                source_updated_at = ?, source_version = ?, pulled_at = ?, change_seq = ?, changed_at = ?
+            WHERE id = ?
+            """).execute(arguments: [text, raw, contentHash(text), newUpdated, newVersion, now,
+                                     try nextChangeSequence(db), now, row["id"] as Int64])
         if wasDeleted { counts.updated += 1 } else { counts.deleted += 1 }
     }
 
     private func quarantine(_ db: Database, region: String, collection: CollectionName, sourceID: String?,
                             raw: String, reason: String, now: String) throws {
-        let qkey = sourceID ?? "sha256:" + SHA256.hash(data: Data(raw.utf8)).map { String(format: "%02x", $0) }.joined()
+        let qkey = sourceID ?? "sha256:" + SHA256.hash(data: Data(raw.utf8)).hexString
         try db.cachedStatement(sql: """
             INSERT INTO quarantine(region, collection, source_id, qkey, raw, reason, first_seen_at, last_seen_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(region, collection, qkey) DO UPDATE SET raw = excluded.raw, reason = excluded.reason,
                 last_seen_at = excluded.last_seen_at, resolved_at = NULL, resolution = NULL
             """).execute(arguments: [region, collection.rawValue, sourceID, qkey, raw, reason, now, now])
+    }
+
+    /// The next number of the store's change sequence (see `registerChangeSequence`),
+    /// for a write that changes a record's export and sets `change_seq` itself.
+    private func nextChangeSequence(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq"))!
     }
 
     /// The hash that tells a real change from a re-read.

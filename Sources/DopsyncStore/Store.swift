@@ -20,7 +20,11 @@ public final class Store: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // WAL makes NORMAL safe: a crash loses no committed transaction's
+            // consistency, only (at worst) the last ones before a power cut.
+            // 64 MB of page cache keeps the B-tree's upper levels and the
+            // pages being filled from being read back again and again.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
@@ -200,6 +204,68 @@ public final class Store: Sendable {
         // The HTTP gateway's migrations live beside the code that uses them.
         registerChangeSequence(&m)
         registerAPITokens(&m)
+        m.registerMigration("v3 record rows with rowid") { db in
+            // A record row is about a kilobyte (its export line and the raw
+            // text). In a WITHOUT ROWID table a row that long spills into an
+            // overflow page of its own, which doubled the file and the bytes
+            // written; a rowid table keeps it inline. `base` is NULL while it
+            // equals `normalized` (a record with no local edits), instead of
+            // a second copy of every record. The change-sequence triggers now
+            // stand back when the writer numbers the change itself (the pull
+            // does, rather than rewriting each row it has just written).
+            try db.execute(sql: """
+                CREATE TABLE record_v3 (
+                    id INTEGER PRIMARY KEY,
+                    collection TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    source_id TEXT NOT NULL,
+                    normalized TEXT NOT NULL,
+                    base TEXT,
+                    raw TEXT NOT NULL,
+                    content_hash BLOB NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    source_updated_at TEXT,
+                    source_version TEXT,
+                    pending_ref TEXT,
+                    seen_walk TEXT,
+                    first_seen_at TEXT NOT NULL,
+                    pulled_at TEXT NOT NULL,
+                    edited_at TEXT,
+                    change_seq INTEGER NOT NULL DEFAULT 0,
+                    changed_at TEXT
+                );
+                INSERT INTO record_v3(collection, region, source_id, normalized, base, raw, content_hash, deleted,
+                    source_updated_at, source_version, pending_ref, seen_walk, first_seen_at, pulled_at, edited_at,
+                    change_seq, changed_at)
+                SELECT collection, region, source_id, normalized, nullif(base, normalized), raw, content_hash, deleted,
+                    source_updated_at, source_version, pending_ref, seen_walk, first_seen_at, pulled_at, edited_at,
+                    change_seq, changed_at
+                FROM record ORDER BY collection, region, source_id;
+                DROP TABLE record;
+                ALTER TABLE record_v3 RENAME TO record;
+                CREATE UNIQUE INDEX record_key ON record(collection, region, source_id);
+                CREATE INDEX record_pending_ref ON record(region, pending_ref) WHERE pending_ref IS NOT NULL;
+                CREATE INDEX record_change ON record(collection, change_seq);
+
+                CREATE TRIGGER record_change_insert AFTER INSERT ON record
+                WHEN NEW.change_seq = 0
+                BEGIN
+                    UPDATE change_counter SET seq = seq + 1 WHERE id = 1;
+                    UPDATE record SET change_seq = (SELECT seq FROM change_counter WHERE id = 1),
+                                      changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                    WHERE id = NEW.id;
+                END;
+
+                CREATE TRIGGER record_change_update AFTER UPDATE OF normalized ON record
+                WHEN OLD.normalized IS NOT NEW.normalized AND NEW.change_seq = OLD.change_seq
+                BEGIN
+                    UPDATE change_counter SET seq = seq + 1 WHERE id = 1;
+                    UPDATE record SET change_seq = (SELECT seq FROM change_counter WHERE id = 1),
+                                      changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                    WHERE id = NEW.id;
+                END;
+                """)
+        }
         return m
     }
 }

@@ -126,7 +126,7 @@ extension Store {
 
     /// The hex SHA-256 of a token's text.
     static func tokenHash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).hexString
     }
 }
 
