@@ -47,16 +47,27 @@ extension Store {
     /// - Returns: the conflicts opened now.
     public func reconcileConflicts(kinds: Set<String>, found: [ConflictCandidate], scope: Set<String>,
                                    closeReason: (String) -> String) throws(StoreError) -> [ConflictCandidate] {
+        try reconcileConflicts(kinds: kinds, found: found, covers: { _, _, region in scope.contains(region) },
+                               closeReason: closeReason)
+    }
+
+    /// As `reconcileConflicts(kinds:found:scope:closeReason:)`, for checks
+    /// that looked at part of the store: `covers(kind, dedupKey, region)`
+    /// tells whether the checks looked at everything a conflict depends on;
+    /// only such open conflicts can close.
+    public func reconcileConflicts(kinds: Set<String>, found: [ConflictCandidate],
+                                   covers: (_ kind: String, _ dedupKey: String, _ region: String) -> Bool,
+                                   closeReason: (String) -> String) throws(StoreError) -> [ConflictCandidate] {
         try write { db in
             let now = nowText()
+            let foundKeys = Set(found.map { $0.kind + "\u{1F}" + $0.dedupKey })
             var open = Set<String>()
             for row in try Row.fetchAll(db, sql: "SELECT id, kind, dedup_key, region FROM conflict WHERE closed_at IS NULL") {
-                let kind: String = row["kind"]
+                let kind: String = row["kind"], dedupKey: String = row["dedup_key"]
                 guard kinds.contains(kind) else { continue }
-                let key = kind + "\u{1F}" + (row["dedup_key"] as String)
+                let key = kind + "\u{1F}" + dedupKey
                 open.insert(key)
-                let region: String = row["region"]
-                if scope.contains(region) && !found.contains(where: { $0.kind == kind && $0.dedupKey == row["dedup_key"] }) {
+                if covers(kind, dedupKey, row["region"]) && !foundKeys.contains(key) {
                     try db.execute(sql: "UPDATE conflict SET closed_at = ?, close_reason = ? WHERE id = ?",
                                    arguments: [now, closeReason(kind), row["id"] as Int64])
                 }
@@ -72,6 +83,7 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [c.kind, c.dedupKey, c.region, c.collection.rawValue, c.sourceID, c.summary,
                                      c.detail.serialized(), now])
+                open.insert(c.kind + "\u{1F}" + c.dedupKey)
                 opened.append(c)
             }
             return opened

@@ -19,15 +19,7 @@ extension Store {
                 """, arguments: [collection.rawValue])
             var values = [String?](repeating: nil, count: paths.count)
             while let row = try rows.next() {
-                for i in paths.indices {
-                    switch (row[i + 2] as DatabaseValue).storage {
-                    case .null: values[i] = nil
-                    case let .int64(n): values[i] = String(n)
-                    case let .string(s): values[i] = s
-                    case let .double(d): values[i] = String(d)
-                    case .blob: values[i] = nil
-                    }
-                }
+                for i in paths.indices { values[i] = text(row[i + 2]) }
                 try body(row[0], row[1], values)
             }
         }

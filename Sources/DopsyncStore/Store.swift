@@ -204,6 +204,13 @@ public final class Store: Sendable {
         // The HTTP gateway's migrations live beside the code that uses them.
         registerChangeSequence(&m)
         registerAPITokens(&m)
+        registerRecordRows(&m)
+        registerCheckIndexes(&m)
+        return m
+    }
+
+    /// Since v3 a record row has a rowid and holds `base` only while it differs.
+    static func registerRecordRows(_ m: inout DatabaseMigrator) {
         m.registerMigration("v3 record rows with rowid") { db in
             // A record row is about a kilobyte (its export line and the raw
             // text). In a WITHOUT ROWID table a row that long spills into an
@@ -266,7 +273,6 @@ public final class Store: Sendable {
                 END;
                 """)
         }
-        return m
     }
 }
 

@@ -22,13 +22,56 @@ public enum DomainChecks {
 
     /// Runs every check and stores the outcome.
     ///
+    /// After the first run the checks look only at what changed: the records
+    /// whose export changed since the last run (the store's change sequence),
+    /// the records that depend on them or they on, and the open conflicts;
+    /// each finding depends on a few records, so a day's sync costs in
+    /// proportion to its changes, not to the store. Everything is checked
+    /// again on the first run, on `full`, when a region's pass did not
+    /// complete (the changes then wait for the next complete run), and when
+    /// a large part of the store changed.
+    ///
     /// - Parameters:
     ///   - complete: region codes whose pass just completed; the checks that
     ///     need a complete pass (references, balances) run only for them.
     ///   - held: every region code the store holds, for the checks that need no complete pass.
+    ///   - full: check every record whatever changed.
     /// - Returns: the conflicts opened now.
-    public static func run(store: Store, link: LinkKey, complete: Set<String>,
-                           held: Set<String>) throws -> [ConflictCandidate] {
+    public static func run(store: Store, link: LinkKey, complete: Set<String>, held: Set<String>,
+                           full: Bool = false) throws -> [ConflictCandidate] {
+        try runReporting(store: store, link: link, complete: complete, held: held, full: full).opened
+    }
+
+    /// `run`, telling also whether the checks looked only at what changed.
+    static func runReporting(store: Store, link: LinkKey, complete: Set<String>, held: Set<String>,
+                             full: Bool) throws -> (opened: [ConflictCandidate], scoped: Bool) {
+        let allComplete = held.isSubset(of: complete)
+        if !full && allComplete {
+            let open = try store.conflicts().filter { kinds.contains($0.kind) }
+            let plan = try store.reading { reader -> (sequence: Int64, moved: Int64, scoped: (Snapshot, Scope)?) in
+                let sequence = try reader.changeSequence()
+                let moved = try reader.movedReferences()
+                let lastMoved = moved.last?.id ?? 0
+                guard let checked = try reader.checkedSequence(),
+                      sequence - checked <= max(50_000, try reader.approximateRecordCount() / 10)
+                else { return (sequence, lastMoved, nil) }
+                return (sequence, lastMoved, try scopedSnapshot(reader, after: checked, moved: moved, open: open, link: link))
+            }
+            if let (data, scope) = plan.scoped {
+                let found = (try duplicates(data, link: link) + invalidCharges(data) + brokenReferences(data)
+                             + balanceMismatches(data))
+                    .filter { held.contains($0.region) && scope.covers($0.kind, $0.dedupKey) }
+                let opened = try store.reconcileConflicts(
+                    kinds: kinds, found: found,
+                    covers: { kind, key, region in held.contains(region) && scope.covers(kind, key) },
+                    closeReason: closeReason)
+                try store.setChecked(sequence: plan.sequence, moved: plan.moved)
+                return (opened, true)
+            }
+        }
+        // Everything. The sequence is read first: a change made while the
+        // records are read is numbered after it and is looked at again.
+        let (sequence, moved) = try store.reading { (try $0.changeSequence(), try $0.lastMovedReference()) }
         let data = try Snapshot(store: store)
         var opened = try store.reconcileConflicts(
             kinds: [duplicateCertificate, invalidCharge],
@@ -38,41 +81,65 @@ public enum DomainChecks {
             kinds: [brokenReference, balanceMismatch],
             found: (brokenReferences(data) + balanceMismatches(data)).filter { complete.contains($0.region) },
             scope: complete, closeReason: closeReason)
-        return opened
+        // A region that did not complete has changes the checks needing a
+        // complete pass have not seen: the next run starts from the same point.
+        if allComplete { try store.setChecked(sequence: sequence, moved: moved) }
+        return (opened, false)
     }
+
+    static let kinds: Set<String> = [duplicateCertificate, invalidCharge, brokenReference, balanceMismatch]
 
     /// The fields of the live records that the checks read, by region.
     struct Snapshot {
         struct Certificate {
             var region: String, sourceID: String, number: String, financing: Bool, active: Bool
-            var year: Int, snilsDigits: String?, nominal: Int64, balance: Int64
+            var year: Int, snils: String?, nominal: Int64, balance: Int64
+            var snilsDigits: String? { snils.map { String($0.filter(\.isNumber)) } }
+
+            static let paths = ["number", "type", "status", "year", "child.snils", "nominal_kopecks", "balance_kopecks"]
+            init(region: String, sourceID: String, _ v: [String?]) {
+                self.region = region; self.sourceID = sourceID; number = v[0] ?? ""
+                financing = v[1] == CertificateType.financing.rawValue; active = v[2] == CertificateStatus.active.rawValue
+                year = Int(v[3] ?? "") ?? 0; snils = v[4]; nominal = Int64(v[5] ?? "") ?? 0; balance = Int64(v[6] ?? "") ?? 0
+            }
         }
-        struct Contract { var region: String, sourceID: String, certificateNumber: String?, programSourceID: String }
+        struct Contract {
+            var region: String, sourceID: String, certificateNumber: String?, programSourceID: String
+
+            static let paths = ["certificate_number", "program_source_id"]
+            init(region: String, sourceID: String, _ v: [String?]) {
+                self.region = region; self.sourceID = sourceID; certificateNumber = v[0]; programSourceID = v[1] ?? ""
+            }
+        }
         struct Charge {
             var region: String, sourceID: String, contractSourceID: String, month: YearMonth
             var price: Int64, certificatePart: Int64, parentPart: Int64
+
+            static let paths = ["contract_source_id", "month", "price_kopecks", "certificate_part_kopecks", "parent_part_kopecks"]
+            init(region: String, sourceID: String, _ v: [String?]) throws {
+                self.region = region; self.sourceID = sourceID; contractSourceID = v[0] ?? ""
+                month = try YearMonth(iso: v[1] ?? "")
+                price = Int64(v[2] ?? "") ?? 0; certificatePart = Int64(v[3] ?? "") ?? 0; parentPart = Int64(v[4] ?? "") ?? 0
+            }
         }
         var certificates: [Certificate] = []
         var contracts: [Contract] = []
         var charges: [Charge] = []
         var programs: Set<String> = []   // "region/source_id"
 
+        init() {}
+
+        /// Every live record.
         init(store: Store) throws {
             try store.liveFields(.programs, []) { region, id, _ in programs.insert("\(region)/\(id)") }
-            try store.liveFields(.certificates, ["number", "type", "status", "year", "child.snils", "nominal_kopecks", "balance_kopecks"]) { region, id, v in
-                certificates.append(Certificate(
-                    region: region, sourceID: id, number: v[0] ?? "", financing: v[1] == CertificateType.financing.rawValue,
-                    active: v[2] == CertificateStatus.active.rawValue, year: Int(v[3] ?? "") ?? 0,
-                    snilsDigits: v[4].map { String($0.filter(\.isNumber)) },
-                    nominal: Int64(v[5] ?? "") ?? 0, balance: Int64(v[6] ?? "") ?? 0))
+            try store.liveFields(.certificates, Certificate.paths) { region, id, v in
+                certificates.append(Certificate(region: region, sourceID: id, v))
             }
-            try store.liveFields(.contracts, ["certificate_number", "program_source_id"]) { region, id, v in
-                contracts.append(Contract(region: region, sourceID: id, certificateNumber: v[0], programSourceID: v[1] ?? ""))
+            try store.liveFields(.contracts, Contract.paths) { region, id, v in
+                contracts.append(Contract(region: region, sourceID: id, v))
             }
-            try store.liveFields(.charges, ["contract_source_id", "month", "price_kopecks", "certificate_part_kopecks", "parent_part_kopecks"]) { region, id, v in
-                charges.append(Charge(
-                    region: region, sourceID: id, contractSourceID: v[0] ?? "", month: try YearMonth(iso: v[1] ?? ""),
-                    price: Int64(v[2] ?? "") ?? 0, certificatePart: Int64(v[3] ?? "") ?? 0, parentPart: Int64(v[4] ?? "") ?? 0))
+            try store.liveFields(.charges, Charge.paths) { region, id, v in
+                charges.append(try Charge(region: region, sourceID: id, v))
             }
         }
     }

@@ -5,7 +5,7 @@ public import Transport
 
 /// OAuth2 client credentials (RFC 6749 §4.4): a token fetched when needed,
 /// renewed shortly before it expires and at once when the region says it is
-/// no longer valid; the failed call is then repeated once.
+/// no longer valid; the failed call is then repeated (twice at most).
 public actor OAuthClientCredentials {
     let client: RegionClient
     let tokenURL: String
@@ -48,13 +48,16 @@ public actor OAuthClientCredentials {
         var lifetime = 300
         if case let .number(n)? = json["expires_in"], let s = Int(n) { lifetime = s }
         token = access
-        // Renew a little early so that a long page does not start on a dying token.
-        expiresAt = clock.now + .seconds(max(1, lifetime - min(30, lifetime / 10)))
+        // Renew a little early (a tenth of the lifetime, at least a second,
+        // at most thirty) so that a request does not reach the region on a
+        // token that died on the way.
+        expiresAt = clock.now + .seconds(max(1, lifetime - max(1, min(30, lifetime / 10))))
         return access
     }
 
     /// Sends `request` with the bearer token; on `401` gets a new token and
-    /// repeats the call once.
+    /// repeats the call (twice at most: a fresh token can still arrive dead
+    /// when the machine or the network stalls longer than its lifetime).
     ///
     /// The token is taken when the request is about to go, after its wait for
     /// the region's rate limit (and again on each retry), so a token that
@@ -67,7 +70,7 @@ public actor OAuthClientCredentials {
             return Self.authorized(r, token)
         }
         var response = try await client.send(request, collection: collection, prepare: authorize)
-        if response.status == 401 {
+        for _ in 0..<2 where response.status == 401 {
             if let stale = used.get() { _ = try await invalidate(stale) }
             response = try await client.send(request, collection: collection, prepare: authorize)
         }

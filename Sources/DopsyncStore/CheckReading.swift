@@ -1,0 +1,198 @@
+internal import GRDB
+public import DopsyncModel
+
+/// Which records a `RecordReader` reads.
+public enum RecordSelection: Sendable {
+    /// Every record of the collection, deleted ones included, whose export
+    /// changed after sequence number `after` (the change sequence).
+    case changed(after: Int64)
+    /// The live record with this key, if any.
+    case key(region: String, sourceID: String)
+    /// The live records whose field at `path` equals `value` (in `region`,
+    /// when given). Only the fields `RecordReader.indexedFields` names: each
+    /// has an index, so the lookup never walks the collection.
+    case field(String, equals: String, region: String?)
+}
+
+/// Reads a few fields of selected records inside one read transaction, so
+/// that every answer comes from the same state of the store: what the
+/// checks across records read when they look only at what changed.
+public struct RecordReader {
+    let db: Database
+
+    /// The fields `.field` can select by, per collection, and whether the
+    /// lookup goes within a region. The expressions match the indexes of the
+    /// "v4 check indexes" migration character for character, as SQLite
+    /// needs to use them.
+    public static let indexedFields: [CollectionName: [String: Bool]] = [
+        .certificates: ["child.snils": false, "number": true],
+        .contracts: ["certificate_number": true, "program_source_id": true],
+        .charges: ["contract_source_id": true],
+    ]
+
+    /// Calls `body` with `region`, `source_id`, the deleted flag and the
+    /// values at `paths` (as text; `nil` for a JSON null or a missing field)
+    /// of each selected record of `collection`.
+    public func fields(_ collection: CollectionName, _ selection: RecordSelection, _ paths: [String],
+                       _ body: (_ region: String, _ sourceID: String, _ deleted: Bool, _ values: [String?]) throws -> Void) throws {
+        // Collection names and paths are the code's own constants, never
+        // input: they are written into the SQL so that the partial
+        // expression indexes apply.
+        let columns = paths.map { ", json_extract(normalized, '$.\($0)')" }.joined()
+        var sql = "SELECT region, source_id, deleted\(columns) FROM record WHERE collection = '\(collection.rawValue)'"
+        var arguments: StatementArguments = []
+        switch selection {
+        case let .changed(after):
+            sql += " AND change_seq > ?"
+            arguments += [after]
+        case let .key(region, sourceID):
+            sql += " AND region = ? AND source_id = ? AND deleted = 0"
+            arguments += [region, sourceID]
+        case let .field(path, value, region):
+            guard let byRegion = Self.indexedFields[collection]?[path], byRegion == (region != nil) else {
+                throw StoreError("\(collection.rawValue).\(path) is not a field records can be looked up by")
+            }
+            if let region {
+                sql += " AND region = ?"
+                arguments += [region]
+            }
+            sql += " AND json_extract(normalized, '$.\(path)') = ? AND deleted = 0"
+            arguments += [value]
+        }
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var values = [String?](repeating: nil, count: paths.count)
+        while let row = try rows.next() {
+            for i in paths.indices { values[i] = text(row[i + 3]) }
+            try body(row[0], row[1], row[2], values)
+        }
+    }
+}
+
+/// A JSON value read by SQLite's `json_extract`, as text.
+func text(_ value: DatabaseValue) -> String? {
+    switch value.storage {
+    case .null, .blob: nil
+    case let .int64(n): String(n)
+    case let .string(s): s
+    case let .double(d): String(d)
+    }
+}
+
+extension Store {
+    /// The indexes the checks' lookups go by, and the sequence number up to
+    /// which the checks have seen every change.
+    static func registerCheckIndexes(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v4 check indexes") { db in
+            try db.execute(sql: """
+                CREATE INDEX record_certificate_snils ON record(json_extract(normalized, '$.child.snils'))
+                    WHERE collection = 'certificates';
+                CREATE INDEX record_certificate_number ON record(region, json_extract(normalized, '$.number'))
+                    WHERE collection = 'certificates';
+                CREATE INDEX record_contract_certificate ON record(region, json_extract(normalized, '$.certificate_number'))
+                    WHERE collection = 'contracts';
+                CREATE INDEX record_contract_program ON record(region, json_extract(normalized, '$.program_source_id'))
+                    WHERE collection = 'contracts';
+                CREATE INDEX record_charge_contract ON record(region, json_extract(normalized, '$.contract_source_id'))
+                    WHERE collection = 'charges';
+
+                -- The change sequence number up to which the checks across
+                -- records have seen every change (NULL: never, check all).
+                CREATE TABLE check_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    checked_seq INTEGER
+                );
+                INSERT INTO check_state(id, checked_seq) VALUES (1, NULL);
+
+                -- The old value of a reference a record no longer makes (a
+                -- contract moved to another certificate, a charge to another
+                -- contract, a certificate renumbered or its СНИЛС corrected):
+                -- the records that depended on the old value are judged again
+                -- by the next checks, which then forget the row.
+                CREATE TABLE check_moved (
+                    id INTEGER PRIMARY KEY,
+                    collection TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    old_reference TEXT,
+                    old_snils TEXT
+                );
+                CREATE TRIGGER record_reference_moved AFTER UPDATE OF normalized ON record
+                WHEN (NEW.collection = 'certificates'
+                      AND (json_extract(OLD.normalized, '$.number') IS NOT json_extract(NEW.normalized, '$.number')
+                           OR json_extract(OLD.normalized, '$.child.snils') IS NOT json_extract(NEW.normalized, '$.child.snils')))
+                  OR (NEW.collection = 'contracts'
+                      AND json_extract(OLD.normalized, '$.certificate_number') IS NOT json_extract(NEW.normalized, '$.certificate_number'))
+                  OR (NEW.collection = 'charges'
+                      AND json_extract(OLD.normalized, '$.contract_source_id') IS NOT json_extract(NEW.normalized, '$.contract_source_id'))
+                BEGIN
+                    INSERT INTO check_moved(collection, region, old_reference, old_snils)
+                    VALUES (OLD.collection, OLD.region,
+                            CASE OLD.collection
+                                WHEN 'certificates' THEN json_extract(OLD.normalized, '$.number')
+                                WHEN 'contracts' THEN json_extract(OLD.normalized, '$.certificate_number')
+                                ELSE json_extract(OLD.normalized, '$.contract_source_id') END,
+                            CASE OLD.collection WHEN 'certificates' THEN json_extract(OLD.normalized, '$.child.snils') END);
+                END;
+                """)
+        }
+    }
+
+    /// Notes that the checks have seen every change up to `sequence`
+    /// (`nil`: none, so that the next run checks everything) and every moved
+    /// reference up to `moved` (`MovedReference.id`), which are forgotten.
+    public func setChecked(sequence: Int64?, moved: Int64?) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE check_state SET checked_seq = ? WHERE id = 1", arguments: [sequence])
+            if let moved { try db.execute(sql: "DELETE FROM check_moved WHERE id <= ?", arguments: [moved]) }
+        }
+    }
+
+    /// Runs `body` with a reader over one consistent state of the store.
+    public func reading<T>(_ body: (RecordReader) throws -> T) throws(StoreError) -> T {
+        try read { db in try body(RecordReader(db: db)) }
+    }
+}
+
+extension RecordReader {
+    /// The last number of the change sequence given so far.
+    public func changeSequence() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM change_counter WHERE id = 1") ?? 0
+    }
+
+    /// The number up to which the checks have seen every change, or `nil`
+    /// when they have never run on this store.
+    public func checkedSequence() throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT checked_seq FROM check_state WHERE id = 1")
+    }
+
+    /// The references records stopped making since the checks forgot the
+    /// last ones (see the `check_moved` table), oldest first.
+    public func movedReferences() throws -> [MovedReference] {
+        try Row.fetchAll(db, sql: "SELECT id, collection, region, old_reference, old_snils FROM check_moved ORDER BY id").map {
+            MovedReference(id: $0["id"], collection: CollectionName(rawValue: $0["collection"]) ?? .programs,
+                           region: $0["region"], oldReference: $0["old_reference"], oldSnils: $0["old_snils"])
+        }
+    }
+
+    /// The last moved reference noted so far (0 for none).
+    public func lastMovedReference() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM check_moved") ?? 0
+    }
+
+    /// About how many records the store holds (the largest row id: no walk).
+    public func approximateRecordCount() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT max(id) FROM record") ?? 0
+    }
+}
+
+/// A reference a record stopped making: what depended on the old value has
+/// to be judged again.
+public struct MovedReference: Sendable {
+    public var id: Int64
+    public var collection: CollectionName
+    public var region: String
+    /// A certificate's old number, a contract's old certificate number or a
+    /// charge's old contract.
+    public var oldReference: String?
+    /// A certificate's old СНИЛС, as the store held it.
+    public var oldSnils: String?
+}
