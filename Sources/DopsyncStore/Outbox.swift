@@ -392,8 +392,9 @@ extension Store {
     private func takeRegionState(_ db: Database, _ change: OutgoingChange, _ item: PageItem?, now: String) throws -> Int {
         var counts = ApplyCounts()
         if case let .upsert(record, raw, _)? = item, record.meta.sourceID == change.sourceID {
+            var page = try PageWrite.single(db, region: change.region, collection: change.collection)
             try upsert(db, region: change.region, collection: change.collection, record: record, raw: raw,
-                       certificateRef: nil, now: now, counts: &counts)
+                       certificateRef: nil, now: now, counts: &counts, page: &page)
         }
         try queueChanges(db, region: change.region, collection: change.collection, sourceID: change.sourceID,
                          afterRegionState: true, now: now)

@@ -80,17 +80,19 @@ extension Store {
                             now: String) throws -> ApplyCounts {
         var counts = ApplyCounts()
         counts.fetched = items.count
+        var page = try PageWrite(db, region: region, collection: collection, size: items.count)
         for item in items {
             switch item {
             case let .upsert(record, raw, certificateRef):
                 try upsert(db, region: region, collection: collection, record: record, raw: raw,
-                           certificateRef: certificateRef, now: now, counts: &counts)
+                           certificateRef: certificateRef, now: now, counts: &counts, page: &page)
             case let .delete(sourceID, updatedAt, version, raw):
                 try markDeleted(db, region: region, collection: collection, sourceID: sourceID,
-                                updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts)
+                                updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts, page: &page)
             case let .quarantine(sourceID, raw, reason):
                 try quarantine(db, region: region, collection: collection, sourceID: sourceID,
                                raw: raw, reason: reason, now: now)
+                page.quarantineOpen = true
                 counts.quarantined += 1
             }
         }
@@ -109,7 +111,7 @@ extension Store {
     /// Stores one record the region sent (a pull, or a write's answer),
     /// merging local edits over it when the record has some.
     func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,
-                certificateRef: String?, now: String, counts: inout ApplyCounts) throws {
+                certificateRef: String?, now: String, counts: inout ApplyCounts, page: inout PageWrite) throws {
         var record = record
         var pendingRef: String? = nil
         if let certificateRef, case var .contract(contract) = record {
@@ -140,7 +142,7 @@ extension Store {
                     change_seq = ?, changed_at = ?
                 WHERE id = ?
                 """).execute(arguments: [text, raw, hash, meta.deleted, meta.updatedAt?.description,
-                                         meta.version, now, pendingRef, try nextChangeSequence(db), now,
+                                         meta.version, now, pendingRef, try page.nextChange(db), now,
                                          existing["id"] as Int64])
             if let local {
                 counts.conflictsOpened += try reapplyLocalEdits(db, region: region, collection: collection, sourceID: meta.sourceID,
@@ -154,7 +156,7 @@ extension Store {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, raw, hash,
                                          meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef,
-                                         try nextChangeSequence(db), now])
+                                         try page.nextChange(db), now])
             if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
         }
         if case let .certificate(certificate) = record {
@@ -164,6 +166,7 @@ extension Store {
         // A good version of a record clears its quarantine entry. An entry of a
         // record with a known id has that id as its key, so the lookup goes by
         // the unique index rather than through every quarantined row.
+        guard page.quarantineOpen else { return }
         try db.cachedStatement(sql: """
             UPDATE quarantine SET resolved_at = ?, resolution = 'a valid version arrived'
             WHERE region = ? AND collection = ? AND qkey = ? AND resolved_at IS NULL
@@ -226,15 +229,16 @@ extension Store {
             SELECT source_id FROM record WHERE collection = ? AND region = ? AND deleted = 0
                 AND (seen_walk IS NULL OR seen_walk <> ?)
             """, arguments: [collection.rawValue, region, walk])
+        var page = try PageWrite(db, region: region, collection: collection, size: absent.count)
         for id in absent {
             try markDeleted(db, region: region, collection: collection, sourceID: id, updatedAt: nil, version: nil,
-                            raw: nil, now: now, counts: &counts)
+                            raw: nil, now: now, counts: &counts, page: &page)
         }
     }
 
     private func markDeleted(_ db: Database, region: String, collection: CollectionName, sourceID: String,
                              updatedAt: Timestamp?, version: String?, raw: String?, now: String,
-                             counts: inout ApplyCounts) throws {
+                             counts: inout ApplyCounts, page: inout PageWrite) throws {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT id, coalesce(base, normalized) AS base, deleted, source_updated_at, source_version FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
             arguments: [collection.rawValue, region, sourceID]) else {
@@ -264,7 +268,7 @@ extension Store {
                 source_updated_at = ?, source_version = ?, pulled_at = ?, change_seq = ?, changed_at = ?
             WHERE id = ?
             """).execute(arguments: [text, raw, contentHash(text), newUpdated, newVersion, now,
-                                     try nextChangeSequence(db), now, row["id"] as Int64])
+                                     try page.nextChange(db), now, row["id"] as Int64])
         if wasDeleted { counts.updated += 1 } else { counts.deleted += 1 }
     }
 
@@ -277,12 +281,6 @@ extension Store {
             ON CONFLICT(region, collection, qkey) DO UPDATE SET raw = excluded.raw, reason = excluded.reason,
                 last_seen_at = excluded.last_seen_at, resolved_at = NULL, resolution = NULL
             """).execute(arguments: [region, collection.rawValue, sourceID, qkey, raw, reason, now, now])
-    }
-
-    /// The next number of the store's change sequence (see `registerChangeSequence`),
-    /// for a write that changes a record's export and sets `change_seq` itself.
-    private func nextChangeSequence(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq"))!
     }
 
     /// The hash that tells a real change from a re-read.
@@ -328,5 +326,47 @@ extension Store {
         } catch {
             throw StoreError("\(region) \(collection.rawValue) \(sourceID): stored record does not read back: \(error)")
         }
+    }
+}
+
+/// What the writes of one page share: the change numbers reserved for it and
+/// whether the collection has open quarantine entries a good record may clear.
+struct PageWrite {
+    private var next: Int64 = 1
+    private var end: Int64 = 0
+    /// Whether the region's collection has an open quarantine entry (when it
+    /// has none, a good record has nothing to clear and skips the lookup).
+    var quarantineOpen: Bool
+
+    /// Reserves `size` numbers of the change sequence (see
+    /// `registerChangeSequence`) for the page's writes, which set
+    /// `change_seq` themselves rather than leave it to the triggers. The
+    /// numbers unused are never given: the sequence has gaps, never repeats.
+    /// Numbers given by triggers later in the same transaction are higher,
+    /// and the transaction commits as a whole, so a reader of the change
+    /// feed still never skips a change.
+    init(_ db: Database, region: String, collection: CollectionName, size: Int) throws {
+        quarantineOpen = try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM quarantine WHERE region = ? AND collection = ? AND resolved_at IS NULL)
+            """), arguments: [region, collection.rawValue]) ?? true
+        if size > 0 { try reserve(db, size) }
+    }
+
+    /// One page-less write (a write's answer): numbers are reserved as needed.
+    static func single(_ db: Database, region: String, collection: CollectionName) throws -> PageWrite {
+        try PageWrite(db, region: region, collection: collection, size: 1)
+    }
+
+    private mutating func reserve(_ db: Database, _ count: Int) throws {
+        end = try Int64.fetchOne(db.cachedStatement(sql: "UPDATE change_counter SET seq = seq + ? WHERE id = 1 RETURNING seq"),
+                                 arguments: [count])!
+        next = end - Int64(count) + 1
+    }
+
+    /// The next reserved number of the change sequence.
+    mutating func nextChange(_ db: Database) throws -> Int64 {
+        if next > end { try reserve(db, 64) }
+        defer { next += 1 }
+        return next
     }
 }

@@ -22,9 +22,11 @@ public final class Store: Sendable {
         configuration.prepareDatabase { db in
             // WAL makes NORMAL safe: a crash loses no committed transaction's
             // consistency, only (at worst) the last ones before a power cut.
-            // 64 MB of page cache keeps the B-tree's upper levels and the
-            // pages being filled from being read back again and again.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The writer's 32 MB of page cache keeps the B-trees' upper levels
+            // and the pages being filled from being read back again and again;
+            // readers keep SQLite's default, so that memory stays bounded.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
