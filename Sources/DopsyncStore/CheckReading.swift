@@ -20,14 +20,13 @@ public enum RecordSelection: Sendable {
 public struct RecordReader {
     let db: Database
 
-    /// The fields `.field` can select by, per collection, and whether the
-    /// lookup goes within a region. The expressions match the indexes of the
-    /// "v4 check indexes" migration character for character, as SQLite
-    /// needs to use them.
-    public static let indexedFields: [CollectionName: [String: Bool]] = [
-        .certificates: ["child.snils": false, "number": true],
-        .contracts: ["certificate_number": true, "program_source_id": true],
-        .charges: ["contract_source_id": true],
+    /// The fields `.field` can select by, per collection: the column that
+    /// holds each (see the "v4 check references" migration) and whether the
+    /// lookup goes within a region.
+    public static let indexedFields: [CollectionName: [String: (column: String, byRegion: Bool)]] = [
+        .certificates: ["child.snils": ("ref_b", false), "number": ("ref_a", true)],
+        .contracts: ["certificate_number": ("ref_a", true), "program_source_id": ("ref_b", true)],
+        .charges: ["contract_source_id": ("ref_a", true)],
     ]
 
     /// Calls `body` with `region`, `source_id`, the deleted flag and the
@@ -35,9 +34,8 @@ public struct RecordReader {
     /// of each selected record of `collection`.
     public func fields(_ collection: CollectionName, _ selection: RecordSelection, _ paths: [String],
                        _ body: (_ region: String, _ sourceID: String, _ deleted: Bool, _ values: [String?]) throws -> Void) throws {
-        // Collection names and paths are the code's own constants, never
-        // input: they are written into the SQL so that the partial
-        // expression indexes apply.
+        // Collection names, paths and columns are the code's own constants,
+        // never input: they are written into the SQL as literals.
         let columns = paths.map { ", json_extract(normalized, '$.\($0)')" }.joined()
         var sql = "SELECT region, source_id, deleted\(columns) FROM record WHERE collection = '\(collection.rawValue)'"
         var arguments: StatementArguments = []
@@ -49,15 +47,16 @@ public struct RecordReader {
             sql += " AND region = ? AND source_id = ? AND deleted = 0"
             arguments += [region, sourceID]
         case let .field(path, value, region):
-            guard let byRegion = Self.indexedFields[collection]?[path], byRegion == (region != nil) else {
+            guard let field = Self.indexedFields[collection]?[path], field.byRegion == (region != nil) else {
                 throw StoreError("\(collection.rawValue).\(path) is not a field records can be looked up by")
             }
+            sql += " AND \(field.column) = ?"
+            arguments += [value]
             if let region {
                 sql += " AND region = ?"
                 arguments += [region]
             }
-            sql += " AND json_extract(normalized, '$.\(path)') = ? AND deleted = 0"
-            arguments += [value]
+            sql += " AND deleted = 0"
         }
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
         var values = [String?](repeating: nil, count: paths.count)
@@ -79,21 +78,30 @@ func text(_ value: DatabaseValue) -> String? {
 }
 
 extension Store {
-    /// The indexes the checks' lookups go by, and the sequence number up to
-    /// which the checks have seen every change.
+    /// The references the checks' lookups go by, and the sequence number up
+    /// to which the checks have seen every change.
     static func registerCheckIndexes(_ m: inout DatabaseMigrator) {
-        m.registerMigration("v4 check indexes") { db in
+        m.registerMigration("v4 check references") { db in
+            // Each record's references as columns, so that the checks find a
+            // certificate's contracts or a contract's charges through an
+            // index rather than by reading every record: `ref_a` is a
+            // certificate's number, a contract's certificate number or a
+            // charge's contract; `ref_b` a certificate's СНИЛС (as the export
+            // writes it) or a contract's program. The pull writes them with
+            // each record (Store.upsert); a trigger keeps them for every other
+            // write of `normalized` (those that leave `change_seq` to the
+            // change-sequence trigger).
             try db.execute(sql: """
-                CREATE INDEX record_certificate_snils ON record(json_extract(normalized, '$.child.snils'))
-                    WHERE collection = 'certificates';
-                CREATE INDEX record_certificate_number ON record(region, json_extract(normalized, '$.number'))
-                    WHERE collection = 'certificates';
-                CREATE INDEX record_contract_certificate ON record(region, json_extract(normalized, '$.certificate_number'))
-                    WHERE collection = 'contracts';
-                CREATE INDEX record_contract_program ON record(region, json_extract(normalized, '$.program_source_id'))
-                    WHERE collection = 'contracts';
-                CREATE INDEX record_charge_contract ON record(region, json_extract(normalized, '$.contract_source_id'))
-                    WHERE collection = 'charges';
+                ALTER TABLE record ADD COLUMN ref_a TEXT;
+                ALTER TABLE record ADD COLUMN ref_b TEXT;
+                UPDATE record SET \(referencesFromJSON(row: "record"));
+                CREATE INDEX record_ref_a ON record(collection, region, ref_a) WHERE ref_a IS NOT NULL;
+                CREATE INDEX record_ref_b ON record(collection, ref_b, region) WHERE ref_b IS NOT NULL;
+                CREATE TRIGGER record_references AFTER UPDATE OF normalized ON record
+                WHEN NEW.change_seq = OLD.change_seq
+                BEGIN
+                    UPDATE record SET \(referencesFromJSON(row: "NEW")) WHERE id = NEW.id;
+                END;
 
                 -- The change sequence number up to which the checks across
                 -- records have seen every change (NULL: never, check all).
@@ -115,25 +123,29 @@ extension Store {
                     old_reference TEXT,
                     old_snils TEXT
                 );
-                CREATE TRIGGER record_reference_moved AFTER UPDATE OF normalized ON record
-                WHEN (NEW.collection = 'certificates'
-                      AND (json_extract(OLD.normalized, '$.number') IS NOT json_extract(NEW.normalized, '$.number')
-                           OR json_extract(OLD.normalized, '$.child.snils') IS NOT json_extract(NEW.normalized, '$.child.snils')))
-                  OR (NEW.collection = 'contracts'
-                      AND json_extract(OLD.normalized, '$.certificate_number') IS NOT json_extract(NEW.normalized, '$.certificate_number'))
-                  OR (NEW.collection = 'charges'
-                      AND json_extract(OLD.normalized, '$.contract_source_id') IS NOT json_extract(NEW.normalized, '$.contract_source_id'))
+                CREATE TRIGGER record_reference_moved AFTER UPDATE OF ref_a, ref_b ON record
+                WHEN (OLD.ref_a IS NOT NULL AND OLD.ref_a IS NOT NEW.ref_a)
+                  OR (NEW.collection = 'certificates' AND OLD.ref_b IS NOT NULL AND OLD.ref_b IS NOT NEW.ref_b)
                 BEGIN
                     INSERT INTO check_moved(collection, region, old_reference, old_snils)
-                    VALUES (OLD.collection, OLD.region,
-                            CASE OLD.collection
-                                WHEN 'certificates' THEN json_extract(OLD.normalized, '$.number')
-                                WHEN 'contracts' THEN json_extract(OLD.normalized, '$.certificate_number')
-                                ELSE json_extract(OLD.normalized, '$.contract_source_id') END,
-                            CASE OLD.collection WHEN 'certificates' THEN json_extract(OLD.normalized, '$.child.snils') END);
+                    VALUES (OLD.collection, OLD.region, OLD.ref_a,
+                            CASE OLD.collection WHEN 'certificates' THEN OLD.ref_b END);
                 END;
                 """)
         }
+    }
+
+    /// The SQL assignments of `ref_a` and `ref_b` from `row`'s `normalized`.
+    private static func referencesFromJSON(row: String) -> String {
+        """
+        ref_a = CASE \(row).collection
+                    WHEN 'certificates' THEN json_extract(\(row).normalized, '$.number')
+                    WHEN 'contracts' THEN json_extract(\(row).normalized, '$.certificate_number')
+                    WHEN 'charges' THEN json_extract(\(row).normalized, '$.contract_source_id') END,
+        ref_b = CASE \(row).collection
+                    WHEN 'certificates' THEN json_extract(\(row).normalized, '$.child.snils')
+                    WHEN 'contracts' THEN json_extract(\(row).normalized, '$.program_source_id') END
+        """
     }
 
     /// Notes that the checks have seen every change up to `sequence`

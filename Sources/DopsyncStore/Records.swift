@@ -121,6 +121,7 @@ extension Store {
         }
         let text = record.json.serialized()
         let hash = contentHash(text)
+        let references = record.references
         let meta = record.meta
         let existing = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT id, content_hash, deleted, edited_at FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
@@ -139,11 +140,11 @@ extension Store {
             try db.cachedStatement(sql: """
                 UPDATE record SET normalized = ?, base = NULL, raw = ?, content_hash = ?, deleted = ?,
                     source_updated_at = ?, source_version = ?, pulled_at = ?, pending_ref = ?,
-                    change_seq = ?, changed_at = ?
+                    change_seq = ?, changed_at = ?, ref_a = ?, ref_b = ?
                 WHERE id = ?
                 """).execute(arguments: [text, raw, hash, meta.deleted, meta.updatedAt?.description,
                                          meta.version, now, pendingRef, try page.nextChange(db), now,
-                                         existing["id"] as Int64])
+                                         references.a, references.b, existing["id"] as Int64])
             if let local {
                 counts.conflictsOpened += try reapplyLocalEdits(db, region: region, collection: collection, sourceID: meta.sourceID,
                                                                 local: local, incoming: record.json, now: now)
@@ -152,11 +153,12 @@ extension Store {
         } else {
             try db.cachedStatement(sql: """
                 INSERT INTO record(collection, region, source_id, normalized, raw, content_hash, deleted,
-                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref, change_seq, changed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref, change_seq, changed_at,
+                    ref_a, ref_b)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, raw, hash,
                                          meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef,
-                                         try page.nextChange(db), now])
+                                         try page.nextChange(db), now, references.a, references.b])
             if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
         }
         if case let .certificate(certificate) = record {
@@ -368,5 +370,19 @@ struct PageWrite {
         if next > end { try reserve(db, 64) }
         defer { next += 1 }
         return next
+    }
+}
+
+extension DopsyncModel.Record {
+    /// The references the checks look records up by, as the export line
+    /// writes them (`ref_a` and `ref_b`: see the "v4 check references"
+    /// migration, whose trigger derives the same values from the JSON).
+    var references: (a: String?, b: String?) {
+        switch self {
+        case let .certificate(c): (c.number, c.child.snils?.formatted)
+        case let .contract(c): (c.certificateNumber, c.programSourceID)
+        case let .charge(c): (c.contractSourceID, nil)
+        case .program: (nil, nil)
+        }
     }
 }
