@@ -35,17 +35,23 @@ public enum DomainChecks {
     ///   - complete: region codes whose pass just completed; the checks that
     ///     need a complete pass (references, balances) run only for them.
     ///   - held: every region code the store holds, for the checks that need no complete pass.
+    ///   - synced: the regions this sync pulled (all of `held` when `nil`):
+    ///     the checks look only at what changed when all of them completed.
     ///   - full: check every record whatever changed.
     /// - Returns: the conflicts opened now.
     public static func run(store: Store, link: LinkKey, complete: Set<String>, held: Set<String>,
-                           full: Bool = false) throws -> [ConflictCandidate] {
-        try runReporting(store: store, link: link, complete: complete, held: held, full: full).opened
+                           synced: Set<String>? = nil, full: Bool = false) throws -> [ConflictCandidate] {
+        try runReporting(store: store, link: link, complete: complete, held: held, synced: synced, full: full).opened
     }
 
     /// `run`, telling also whether the checks looked only at what changed.
     static func runReporting(store: Store, link: LinkKey, complete: Set<String>, held: Set<String>,
-                             full: Bool) throws -> (opened: [ConflictCandidate], scoped: Bool) {
-        let allComplete = held.isSubset(of: complete)
+                             synced: Set<String>? = nil, full: Bool) throws -> (opened: [ConflictCandidate], scoped: Bool) {
+        let allComplete = (synced ?? held).isSubset(of: complete)
+        // As in the full run below: references and balances only for regions whose pass completed.
+        func checked(_ kind: String, _ region: String) -> Bool {
+            kind == brokenReference || kind == balanceMismatch ? complete.contains(region) : held.contains(region)
+        }
         if !full && allComplete {
             let open = try store.conflicts().filter { kinds.contains($0.kind) }
             let plan = try store.reading { reader -> (sequence: Int64, moved: Int64, scoped: (Snapshot, Scope)?) in
@@ -60,10 +66,10 @@ public enum DomainChecks {
             if let (data, scope) = plan.scoped {
                 let found = (try duplicates(data, link: link) + invalidCharges(data) + brokenReferences(data)
                              + balanceMismatches(data))
-                    .filter { held.contains($0.region) && scope.covers($0.kind, $0.dedupKey) }
+                    .filter { checked($0.kind, $0.region) && scope.covers($0.kind, $0.dedupKey) }
                 let opened = try store.reconcileConflicts(
                     kinds: kinds, found: found,
-                    covers: { kind, key, region in held.contains(region) && scope.covers(kind, key) },
+                    covers: { kind, key, region in checked(kind, region) && scope.covers(kind, key) },
                     closeReason: closeReason)
                 try store.setChecked(sequence: plan.sequence, moved: plan.moved)
                 return (opened, true)

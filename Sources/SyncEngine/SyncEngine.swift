@@ -72,7 +72,9 @@ public struct SyncEngine: Sendable {
         // the conflicts they open against the record's region and collection.
         do {
             let held = Set(regionAdaptersCodes)
-            let opened = try DomainChecks.run(store: store, link: link, complete: complete, held: held, full: full)
+            let synced = Set(regions.map { type(of: $0.adapter).descriptor.code })
+            let opened = try DomainChecks.run(store: store, link: link, complete: complete, held: held, synced: synced,
+                                              full: full)
             for conflict in opened {
                 guard let name = regionAdapters.first(where: { $0.descriptor.code == conflict.region })?.descriptor.name,
                       let i = report.summaries.firstIndex(where: { $0.region == name && $0.collection == conflict.collection })

@@ -46,6 +46,11 @@ struct OmskSyncTests {
             #expect(report.counts("omsk", c).updated == 0, "\(c)")
         }
         #expect(report.counts("omsk", .charges).created == 0)
+        // The checks across records have seen every change, so that the next
+        // sync's checks look only at what it changes (one region configured
+        // of the four the gateway knows).
+        let (checked, sequence) = try gateway.store.reading { (try $0.checkedSequence(), try $0.changeSequence()) }
+        #expect(checked == sequence)
     }
 
     @Test func revokedTokenIsRenewedAndTheCallRepeated() async throws {
