@@ -160,7 +160,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Simulator", "DopsyncTesting"]),
         .testTarget(
             name: "RegionsTests",
-            dependencies: ["Regions", "DopsyncModel", "DopsyncTesting"],
+            dependencies: ["Regions", "DopsyncModel", "DopsyncConfig", "DopsyncTesting"],
             resources: []
         ),
         .testTarget(

@@ -33,6 +33,8 @@ public enum SettingKind: Sendable {
     case secret
     /// A readable file, relative to the configuration file.
     case file
+    /// A whole number greater than zero.
+    case positiveInteger
 }
 
 /// One setting a region adapter accepts.
@@ -223,6 +225,12 @@ private struct Reader {
             switch spec.kind {
             case .text:
                 values[spec.key] = text
+            case .positiveInteger:
+                guard let n = Int(text), n > 0 else {
+                    fail(path, "\"\(text)\" is not a whole number greater than zero")
+                    continue
+                }
+                values[spec.key] = String(n)
             case .url:
                 guard let url = URL(string: text), url.scheme == "https", url.host != nil else {
                     fail(path, "\"\(text)\" is not an https:// URL (TLS is required)")

@@ -14,7 +14,8 @@ public func adapterType(named name: String) -> (any RegionAdapter.Type)? {
     regionAdapters.first { $0.descriptor.name == name }
 }
 
-/// The settings each region accepts, for reading the configuration.
+/// The settings each region accepts, for reading the configuration: its
+/// adapter's own and those every region has.
 public var regionSettingSpecs: [(name: String, settings: [SettingSpec])] {
-    regionAdapters.map { ($0.descriptor.name, $0.descriptor.settings) }
+    regionAdapters.map { ($0.descriptor.name, $0.descriptor.settings + RegionDescriptor.commonSettings) }
 }

@@ -28,6 +28,17 @@ public struct RegionDescriptor: Sendable {
         self.collections = collections; self.pageSize = pageSize; self.requestsPerSecond = requestsPerSecond
         self.settings = settings
     }
+
+    /// Settings every region's section accepts besides its adapter's own.
+    /// `requests_per_second` replaces the documented limit the client keeps
+    /// to: for a region that grants more, or a simulated one run without
+    /// limits (`dopsync sim --no-rate-limits`, as `make bench` does).
+    public static let commonSettings = [SettingSpec("requests_per_second", .positiveInteger, required: false)]
+
+    /// The request rate the client keeps to with `settings`.
+    public func requestsPerSecond(_ settings: RegionSettings) -> Int {
+        settings["requests_per_second"].flatMap { Int($0) } ?? requestsPerSecond
+    }
 }
 
 /// Where a pull keeps its state and puts what it reads.

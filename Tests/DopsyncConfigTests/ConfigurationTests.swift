@@ -23,7 +23,8 @@ struct ConfigFolder {
 
     static let specs: [(name: String, settings: [SettingSpec])] = [
         ("omsk", [SettingSpec("base_url", .url), SettingSpec("client_id", .text), SettingSpec("client_secret", .secret),
-                  SettingSpec("ca_file", .file, required: false)]),
+                  SettingSpec("ca_file", .file, required: false),
+                  SettingSpec("requests_per_second", .positiveInteger, required: false)]),
         ("kemerovo", [SettingSpec("base_url", .url), SettingSpec("client_cert_file", .file)]),
     ]
 }
@@ -88,6 +89,21 @@ struct ConfigurationTests {
         #expect(e.count == 2)
         #expect(e[0].hasPrefix("stroe: unknown key"))
         #expect(e[1].hasPrefix("regions.omsk.verify_tls: unknown key"))
+    }
+
+    @Test func wholeNumbers() throws {
+        let folder = try ConfigFolder()
+        let c = try folder.load("""
+            regions:
+              omsk: {base_url: "https://h/navigator", client_id: g, client_secret_env: S, requests_per_second: 50}
+            """, environment: ["S": "x"])
+        #expect(c.regions[0]["requests_per_second"] == "50")
+        for bad in ["0", "-3", "fast", "2.5"] {
+            #expect(try errors("""
+                regions:
+                  omsk: {base_url: "https://h/navigator", client_id: g, client_secret_env: S, requests_per_second: \(bad)}
+                """, environment: ["S": "x"]) == ["regions.omsk.requests_per_second: \"\(bad)\" is not a whole number greater than zero"])
+        }
     }
 
     @Test func unknownRegion() throws {

@@ -1,3 +1,4 @@
+import DopsyncConfig
 @testable import Regions
 import Testing
 
@@ -23,5 +24,17 @@ struct RateLimiterTests {
         for i in 5..<8 {
             #expect(starts[i] >= answers[i - 5] + .seconds(1), "request \(i + 1)")
         }
+    }
+}
+
+@Suite("A region's request rate is its documented limit unless the configuration sets one")
+struct ConfiguredRateTests {
+    @Test func everyRegionAcceptsItsOwnRate() throws {
+        for (name, specs) in regionSettingSpecs {
+            #expect(specs.contains { $0.key == "requests_per_second" }, "\(name)")
+        }
+        let d = OmskAdapter.descriptor
+        #expect(d.requestsPerSecond(.direct(name: "omsk", [:])) == 20)
+        #expect(d.requestsPerSecond(.direct(name: "omsk", ["requests_per_second": "400"])) == 400)
     }
 }

@@ -71,7 +71,7 @@ public struct KemerovoAdapter: RegionAdapter {
         self.statusPolls = max(1, statusPolls)
         client = try RegionClient(
             region: d.name, tls: TLSOptions(caFile: settings["ca_file"], clientCertFile: cert, clientKeyFile: key),
-            requestsPerSecond: d.requestsPerSecond, policy: retryPolicy)
+            requestsPerSecond: d.requestsPerSecond(settings), policy: retryPolicy)
     }
 
     /// Decodes one record element's text (`<Program>…</Program>`, UTF-8, as

@@ -82,7 +82,7 @@ public struct KrasnoyarskAdapter: RegionAdapter {
         }
         baseURL = settings["base_url"]!
         client = try RegionClient(region: d.name, tls: TLSOptions(caFile: settings["ca_file"]),
-                                  requestsPerSecond: d.requestsPerSecond)
+                                  requestsPerSecond: d.requestsPerSecond(settings))
         auth = OAuthClientCredentials(client: client, tokenURL: baseURL + "/v3/oauth/token",
                                       clientID: settings["client_id"]!, clientSecret: settings["client_secret"]!)
         self.pageSize = pageSize

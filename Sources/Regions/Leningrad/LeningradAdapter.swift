@@ -72,7 +72,7 @@ public struct LeningradAdapter: RegionAdapter {
             perPage = d.pageSize
         }
         client = try RegionClient(region: d.name, tls: TLSOptions(caFile: settings["ca_file"]),
-                                  requestsPerSecond: d.requestsPerSecond)
+                                  requestsPerSecond: d.requestsPerSecond(settings))
     }
 
     public static func decode(raw: String, collection: CollectionName) -> PageItem {

@@ -33,7 +33,7 @@ public struct OmskAdapter: RegionAdapter {
         let d = Self.descriptor
         baseURL = settings["base_url"]!
         client = try RegionClient(region: d.name, tls: TLSOptions(caFile: settings["ca_file"]),
-                                  requestsPerSecond: d.requestsPerSecond)
+                                  requestsPerSecond: d.requestsPerSecond(settings))
         auth = OAuthClientCredentials(client: client, tokenURL: baseURL + "/oauth/token",
                                       clientID: settings["client_id"]!, clientSecret: settings["client_secret"]!)
     }
