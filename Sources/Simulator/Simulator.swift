@@ -141,7 +141,10 @@ public final class Simulator: Sendable {
             let sim = SimRequest(method: request.method.rawValue, target: request.uri.string, headers: headers,
                                  body: Array(buffer: body))
             var answer = await api.respond(to: sim)
-            if !api.isTokenRequest(sim), let fault = data.faults.draw() { answer = FaultPlayer.play(fault, on: answer) }
+            if !api.isTokenRequest(sim), let fault = data.faults.drawOnAnswer(), FaultPlayer.applies(fault, to: answer) {
+                answer = FaultPlayer.play(fault, on: answer)
+                data.faults.count(fault)
+            }
             var fields = HTTPFields()
             for (name, value) in answer.headers {
                 if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
