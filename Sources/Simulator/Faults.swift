@@ -11,6 +11,11 @@ public enum SimFault: String, CaseIterable, Sendable, Hashable, CustomStringConv
     /// the cut (the proxy's fault of regions/leningrad.md): only the body's
     /// syntax tells.
     case cutShort = "cut"
+    /// A `200` whose connection is reset in the middle of its body: the
+    /// head announces the whole length, half of the body goes out, and the
+    /// TCP connection is aborted (a RST, no TLS close), so that the client
+    /// sees a transfer that failed, not a short answer.
+    case reset
 
     public var description: String { rawValue }
 }
@@ -24,10 +29,13 @@ public struct SimFaults: Sendable, Equatable {
     public var tooManyRequests: Double = 0
     public var unavailable: Double = 0
     public var cutShort: Double = 0
+    public var reset: Double = 0
     public var seed: UInt64 = 1
 
-    public init(tooManyRequests: Double = 0, unavailable: Double = 0, cutShort: Double = 0, seed: UInt64 = 1) {
+    public init(tooManyRequests: Double = 0, unavailable: Double = 0, cutShort: Double = 0, reset: Double = 0,
+                seed: UInt64 = 1) {
         self.tooManyRequests = tooManyRequests; self.unavailable = unavailable; self.cutShort = cutShort
+        self.reset = reset
         self.seed = seed
     }
 
@@ -41,6 +49,7 @@ public struct SimFaults: Sendable, Equatable {
             case .tooManyRequests: tooManyRequests
             case .unavailable: unavailable
             case .cutShort: cutShort
+            case .reset: reset
             }
         }
         set {
@@ -48,6 +57,7 @@ public struct SimFaults: Sendable, Equatable {
             case .tooManyRequests: tooManyRequests = newValue
             case .unavailable: unavailable = newValue
             case .cutShort: cutShort = newValue
+            case .reset: reset = newValue
             }
         }
     }
@@ -55,7 +65,7 @@ public struct SimFaults: Sendable, Equatable {
     /// The names `--faults` knows, for help and errors.
     public static var knownNames: [String] { SimFault.allCases.map(\.rawValue) + ["seed"] }
 
-    /// Reads `429=0.05,503=0.02,cut=0.01,seed=7`
+    /// Reads `429=0.05,503=0.02,cut=0.01,reset=0.01,seed=7`
     /// (the `--faults` flag).
     ///
     /// - Throws: `SimulatorError` naming the part that is not `NAME=VALUE`,
@@ -114,12 +124,13 @@ final class FaultPlayer: Sendable {
 
     /// Draws what happens to a request's answer, once it is computed (so
     /// that faults a test sets while a page is read play on that page):
-    /// `tooManyRequests`, `unavailable`, `cutShort` or nothing.
+    /// `tooManyRequests`, `unavailable`, `cutShort`, `reset` or nothing.
     func drawOnAnswer() -> SimFault? {
         state.withLock { s in
             if Self.roll(s.faults.tooManyRequests, &s.random) { return .tooManyRequests }
             if Self.roll(s.faults.unavailable, &s.random) { return .unavailable }
             if Self.roll(s.faults.cutShort, &s.random) { return .cutShort }
+            if Self.roll(s.faults.reset, &s.random) { return .reset }
             return nil
         }
     }
@@ -130,17 +141,18 @@ final class FaultPlayer: Sendable {
     /// How many faults of a kind were played.
     func played(_ kind: SimFault) -> Int { state.withLock { $0.played[kind, default: 0] } }
 
-    /// Whether a fault of the answer can be played on `answer`: a cut needs
-    /// a body to cut.
+    /// Whether a fault of the answer can be played on `answer`: a cut or a
+    /// reset needs a body to cut.
     static func applies(_ fault: SimFault, to answer: SimResponse) -> Bool {
         switch fault {
         case .tooManyRequests, .unavailable: true
-        case .cutShort: canCut(answer)
+        case .cutShort, .reset: canCut(answer)
         }
     }
 
     /// Plays `fault` on `answer`: a `429` or `503` instead, or the answer cut
-    /// short; the answer itself when the fault does not apply to it.
+    /// short; the answer itself when the fault does not apply to it. A
+    /// `reset` is played by the server itself (`Simulator.serve`).
     static func play(_ fault: SimFault, on answer: SimResponse) -> SimResponse {
         switch fault {
         case .tooManyRequests:
@@ -154,9 +166,11 @@ final class FaultPlayer: Sendable {
             var cut = answer
             cut.body = Array(answer.body.prefix(answer.body.count * 2 / 3))
             return cut
+        case .reset:
+            return answer
         }
     }
 
-    /// Whether an answer has a body worth cutting: a `200` of a few bytes at least.
+    /// Whether an answer has a body worth cutting or resetting: a `200` of a few bytes at least.
     static func canCut(_ answer: SimResponse) -> Bool { answer.status == 200 && answer.body.count > 2 }
 }

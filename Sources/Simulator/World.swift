@@ -219,8 +219,8 @@ public final class RegionData: Sendable {
         for hook in readHooks.withLock({ $0 }) { hook(collection) }
     }
 
-    /// How many faults of `kind` were played on this region (a cut counts
-    /// only when there was a body to cut).
+    /// How many faults of `kind` were played on this region (a cut or a
+    /// reset counts only when there was a body to cut).
     public func faultsPlayed(_ kind: SimFault) -> Int { faults.played(kind) }
 
     private let processingHeld = Mutex(false)
