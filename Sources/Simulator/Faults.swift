@@ -16,6 +16,14 @@ public enum SimFault: String, CaseIterable, Sendable, Hashable, CustomStringConv
     /// TCP connection is aborted (a RST, no TLS close), so that the client
     /// sees a transfer that failed, not a short answer.
     case reset
+    /// A page shift: before a page of a collection is computed, the region
+    /// changes as a concurrent writer would (see `RegionData.playShift`):
+    /// three records move to the end of the order and, where the region
+    /// reports deletions, one a client holds is deleted, so that what
+    /// follows the walker's position moves under it. A page of
+    /// Krasnoyarsk's change feed, which spans every collection, changes
+    /// them all.
+    case shift
 
     public var description: String { rawValue }
 }
@@ -30,12 +38,13 @@ public struct SimFaults: Sendable, Equatable {
     public var unavailable: Double = 0
     public var cutShort: Double = 0
     public var reset: Double = 0
+    public var shift: Double = 0
     public var seed: UInt64 = 1
 
     public init(tooManyRequests: Double = 0, unavailable: Double = 0, cutShort: Double = 0, reset: Double = 0,
-                seed: UInt64 = 1) {
+                shift: Double = 0, seed: UInt64 = 1) {
         self.tooManyRequests = tooManyRequests; self.unavailable = unavailable; self.cutShort = cutShort
-        self.reset = reset
+        self.reset = reset; self.shift = shift
         self.seed = seed
     }
 
@@ -50,6 +59,7 @@ public struct SimFaults: Sendable, Equatable {
             case .unavailable: unavailable
             case .cutShort: cutShort
             case .reset: reset
+            case .shift: shift
             }
         }
         set {
@@ -58,6 +68,7 @@ public struct SimFaults: Sendable, Equatable {
             case .unavailable: unavailable = newValue
             case .cutShort: cutShort = newValue
             case .reset: reset = newValue
+            case .shift: shift = newValue
             }
         }
     }
@@ -65,7 +76,7 @@ public struct SimFaults: Sendable, Equatable {
     /// The names `--faults` knows, for help and errors.
     public static var knownNames: [String] { SimFault.allCases.map(\.rawValue) + ["seed"] }
 
-    /// Reads `429=0.05,503=0.02,cut=0.01,reset=0.01,seed=7`
+    /// Reads `429=0.05,503=0.02,cut=0.01,reset=0.01,shift=0.02,seed=7`
     /// (the `--faults` flag).
     ///
     /// - Throws: `SimulatorError` naming the part that is not `NAME=VALUE`,
@@ -122,6 +133,11 @@ final class FaultPlayer: Sendable {
         p > 0 && Double(random.next() >> 11) / Double(1 << 53) < p
     }
 
+    /// Draws whether a page shift is played while a request's page is computed.
+    func drawShift() -> Bool {
+        state.withLock { s in Self.roll(s.faults.shift, &s.random) }
+    }
+
     /// Draws what happens to a request's answer, once it is computed (so
     /// that faults a test sets while a page is read play on that page):
     /// `tooManyRequests`, `unavailable`, `cutShort`, `reset` or nothing.
@@ -147,6 +163,7 @@ final class FaultPlayer: Sendable {
         switch fault {
         case .tooManyRequests, .unavailable: true
         case .cutShort, .reset: canCut(answer)
+        case .shift: false
         }
     }
 
@@ -166,7 +183,7 @@ final class FaultPlayer: Sendable {
             var cut = answer
             cut.body = Array(answer.body.prefix(answer.body.count * 2 / 3))
             return cut
-        case .reset:
+        case .reset, .shift:
             return answer
         }
     }

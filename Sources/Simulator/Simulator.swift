@@ -132,8 +132,9 @@ public final class Simulator: Sendable {
 
     /// Runs one region's HTTPS server; returns its task and bound port.
     ///
-    /// Each request other than a token request draws a fault of its answer
-    /// (see `FaultPlayer`), played on what the region answered.
+    /// Each request other than a token request draws its faults (see
+    /// `FaultPlayer`): a page shift is played while the region computes its
+    /// page, and a fault of the answer on what it answered.
     private static func serve(_ api: any RegionAPI, data: RegionData, tls: TLSMaterial, requireClientCertificate: Bool,
                               host: String, port: Int) async throws -> (Task<Void, any Error>, Int) {
         let responder = CallbackResponder<SimRequestContext> { request, context in
@@ -144,14 +145,15 @@ public final class Simulator: Sendable {
             let sim = SimRequest(method: request.method.rawValue, target: request.uri.string, headers: headers,
                                  body: Array(buffer: body))
             let spared = api.isTokenRequest(sim)
-            var answer = await api.respond(to: sim)
+            let scope = RegionData.RequestScope(shift: !spared && data.faults.drawShift())
+            var answer = await RegionData.$scope.withValue(scope) { await api.respond(to: sim) }
             var played: SimFault? = nil
             if !spared, let fault = data.faults.drawOnAnswer(), FaultPlayer.applies(fault, to: answer) {
                 // A reset is played below, while the body is written.
                 if fault != .reset { answer = FaultPlayer.play(fault, on: answer) }
                 played = fault
             }
-            if let played { data.faults.count(played) }
+            if let played { data.faults.count(played) } else if !spared { data.answered(answer.status, scope: scope) }
             var fields = HTTPFields()
             for (name, value) in answer.headers {
                 if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
