@@ -24,6 +24,11 @@ public enum SimFault: String, CaseIterable, Sendable, Hashable, CustomStringConv
     /// Krasnoyarsk's change feed, which spans every collection, changes
     /// them all.
     case shift
+    /// Every bearer token the region issued is revoked before the answer,
+    /// so the call (and any later one with such a token) answers `401`.
+    /// A no-op for regions without tokens (Leningrad's API key, Kemerovo's
+    /// client certificate).
+    case revoke
 
     public var description: String { rawValue }
 }
@@ -39,12 +44,13 @@ public struct SimFaults: Sendable, Equatable {
     public var cutShort: Double = 0
     public var reset: Double = 0
     public var shift: Double = 0
+    public var revoke: Double = 0
     public var seed: UInt64 = 1
 
     public init(tooManyRequests: Double = 0, unavailable: Double = 0, cutShort: Double = 0, reset: Double = 0,
-                shift: Double = 0, seed: UInt64 = 1) {
+                shift: Double = 0, revoke: Double = 0, seed: UInt64 = 1) {
         self.tooManyRequests = tooManyRequests; self.unavailable = unavailable; self.cutShort = cutShort
-        self.reset = reset; self.shift = shift
+        self.reset = reset; self.shift = shift; self.revoke = revoke
         self.seed = seed
     }
 
@@ -60,6 +66,7 @@ public struct SimFaults: Sendable, Equatable {
             case .cutShort: cutShort
             case .reset: reset
             case .shift: shift
+            case .revoke: revoke
             }
         }
         set {
@@ -69,6 +76,7 @@ public struct SimFaults: Sendable, Equatable {
             case .cutShort: cutShort = newValue
             case .reset: reset = newValue
             case .shift: shift = newValue
+            case .revoke: revoke = newValue
             }
         }
     }
@@ -76,7 +84,7 @@ public struct SimFaults: Sendable, Equatable {
     /// The names `--faults` knows, for help and errors.
     public static var knownNames: [String] { SimFault.allCases.map(\.rawValue) + ["seed"] }
 
-    /// Reads `429=0.05,503=0.02,cut=0.01,reset=0.01,shift=0.02,seed=7`
+    /// Reads `429=0.05,503=0.02,cut=0.01,reset=0.01,shift=0.02,revoke=0.01,seed=7`
     /// (the `--faults` flag).
     ///
     /// - Throws: `SimulatorError` naming the part that is not `NAME=VALUE`,
@@ -110,6 +118,9 @@ final class FaultPlayer: Sendable {
         var faults: SimFaults
         var random: SeededRandom
         var played: [SimFault: Int] = [:]
+        /// Whether a revocation may be played: not again until a call has
+        /// gone through after the last one (see `mayRevoke`).
+        var revokeArmed = true
     }
 
     private let state: Mutex<State>
@@ -121,6 +132,7 @@ final class FaultPlayer: Sendable {
         state.withLock { s in
             s.faults = faults
             s.random = SeededRandom(seed: faults.seed)
+            s.revokeArmed = true
         }
     }
 
@@ -133,9 +145,14 @@ final class FaultPlayer: Sendable {
         p > 0 && Double(random.next() >> 11) / Double(1 << 53) < p
     }
 
-    /// Draws whether a page shift is played while a request's page is computed.
-    func drawShift() -> Bool {
-        state.withLock { s in Self.roll(s.faults.shift, &s.random) }
+    /// Draws the changes a request meets before it is answered: a page
+    /// shift while its page is computed, a revocation of the tokens.
+    func drawBeforeAnswer() -> (shift: Bool, revoke: Bool) {
+        state.withLock { s in
+            let shift = Self.roll(s.faults.shift, &s.random)
+            let revoke = Self.roll(s.faults.revoke, &s.random)
+            return (shift, revoke)
+        }
     }
 
     /// Draws what happens to a request's answer, once it is computed (so
@@ -157,13 +174,31 @@ final class FaultPlayer: Sendable {
     /// How many faults of a kind were played.
     func played(_ kind: SimFault) -> Int { state.withLock { $0.played[kind, default: 0] } }
 
+    /// Whether a drawn revocation is played now, disarming the next ones.
+    ///
+    /// The region pages promise that after a `401` a new token and one
+    /// repeat of the call suffice; a revocation that also hit the repeat
+    /// (or a retry of it after a 503) would break that promise rather than
+    /// test it. So after one, revocations wait until a call has gone through.
+    func mayRevoke() -> Bool {
+        state.withLock { s in
+            guard s.revokeArmed else { return false }
+            s.revokeArmed = false
+            return true
+        }
+    }
+
+    /// Notes a data call that went through (no fault on its answer, and
+    /// not a `401`, `429` or `5xx`): revocations may be played again.
+    func callWentThrough() { state.withLock { $0.revokeArmed = true } }
+
     /// Whether a fault of the answer can be played on `answer`: a cut or a
     /// reset needs a body to cut.
     static func applies(_ fault: SimFault, to answer: SimResponse) -> Bool {
         switch fault {
         case .tooManyRequests, .unavailable: true
         case .cutShort, .reset: canCut(answer)
-        case .shift: false
+        case .shift, .revoke: false
         }
     }
 
@@ -183,7 +218,7 @@ final class FaultPlayer: Sendable {
             var cut = answer
             cut.body = Array(answer.body.prefix(answer.body.count * 2 / 3))
             return cut
-        case .reset, .shift:
+        case .reset, .shift, .revoke:
             return answer
         }
     }

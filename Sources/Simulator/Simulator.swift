@@ -133,8 +133,9 @@ public final class Simulator: Sendable {
     /// Runs one region's HTTPS server; returns its task and bound port.
     ///
     /// Each request other than a token request draws its faults (see
-    /// `FaultPlayer`): a page shift is played while the region computes its
-    /// page, and a fault of the answer on what it answered.
+    /// `FaultPlayer`): a revocation is played before the region answers, a
+    /// page shift while it computes its page, and a fault of the answer on
+    /// what it answered.
     private static func serve(_ api: any RegionAPI, data: RegionData, tls: TLSMaterial, requireClientCertificate: Bool,
                               host: String, port: Int) async throws -> (Task<Void, any Error>, Int) {
         let responder = CallbackResponder<SimRequestContext> { request, context in
@@ -145,7 +146,9 @@ public final class Simulator: Sendable {
             let sim = SimRequest(method: request.method.rawValue, target: request.uri.string, headers: headers,
                                  body: Array(buffer: body))
             let spared = api.isTokenRequest(sim)
-            let scope = RegionData.RequestScope(shift: !spared && data.faults.drawShift())
+            let before = spared ? (shift: false, revoke: false) : data.faults.drawBeforeAnswer()
+            if before.revoke { data.playRevocation() }
+            let scope = RegionData.RequestScope(shift: before.shift)
             var answer = await RegionData.$scope.withValue(scope) { await api.respond(to: sim) }
             var played: SimFault? = nil
             if !spared, let fault = data.faults.drawOnAnswer(), FaultPlayer.applies(fault, to: answer) {

@@ -270,8 +270,10 @@ public final class RegionData: Sendable {
         Self.scope?.note(collection, sourceID, version: version)
     }
 
-    /// The server calls this for a data request answered without a fault:
-    /// a `200` delivers the records its page showed.
+    /// The server calls this for a data request answered without a fault.
+    /// A `200` delivers the records its page showed; an answer other than
+    /// `401`, `429` or `5xx` means the call went through, so revocations
+    /// may be played again.
     func answered(_ status: Int, scope: RequestScope) {
         if status == 200 {
             let noted = scope.noted
@@ -283,6 +285,7 @@ public final class RegionData: Sendable {
                 }
             }
         }
+        if status != 401 && status != 429 && status < 500 { faults.callWentThrough() }
     }
 
     /// The `shift` fault, played before a page of a collection is computed:
@@ -316,9 +319,19 @@ public final class RegionData: Sendable {
         faults.count(.shift)
     }
 
+    /// The `revoke` fault, played before the region answers: every token it
+    /// issued is revoked. Nothing happens in a region without tokens, nor
+    /// while the call a previous revocation failed has not gone through
+    /// with a new token (`FaultPlayer.mayRevoke`).
+    func playRevocation() {
+        guard !revokers.withLock({ $0.isEmpty }), faults.mayRevoke() else { return }
+        revokeTokens()
+        faults.count(.revoke)
+    }
+
     /// How many faults of `kind` were played on this region (a cut or a
     /// reset counts only when there was a body to cut, a shift only on a
-    /// page read).
+    /// page read, a revocation only where there were tokens to revoke).
     public func faultsPlayed(_ kind: SimFault) -> Int { faults.played(kind) }
 
     /// Records deleted by page shifts.
