@@ -27,7 +27,20 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Deliberately bad records per collection, to exercise quarantine.")
     var invalidRecords: Int = 2
 
-    @Option(name: .long, help: "Faults to play on every answer, as probabilities: 429=0.05,503=0.02,cut=0.01,seed=7.")
+    @Option(name: .long, help: ArgumentHelp(
+        "Production faults to play, each a probability per data request (token requests are spared): 429=0.05,503=0.02,cut=0.01,reset=0.01,shift=0.02,revoke=0.01,seed=7.",
+        discussion: """
+            429: Too Many Requests with Retry-After: 1. 503: the front proxy's HTML page. \
+            cut: a 200 whose body is cut short, Content-Length matching the cut. \
+            reset: a 200 whose connection is reset half way through its body. \
+            shift: before a page is read, three records of its collection change (they move to the end of the order) \
+            and, where the region reports deletions, one the client has seen is deleted; charges get a new one; \
+            a page of Krasnoyarsk's change feed changes every collection. \
+            revoke: every bearer token of the region is revoked, so the call answers 401 \
+            (no-op for Leningrad and Kemerovo, which have no tokens). \
+            seed: the faults' own generator, so that a run reproduces.
+            """,
+        valueName: "SPEC"))
     var faults: String?
 
     /// Every region the simulator serves, in the order their ports follow.

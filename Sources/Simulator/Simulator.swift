@@ -131,20 +131,39 @@ public final class Simulator: Sendable {
     }
 
     /// Runs one region's HTTPS server; returns its task and bound port.
+    ///
+    /// Each request other than a token request draws its faults (see
+    /// `FaultPlayer`): a revocation is played before the region answers, a
+    /// page shift while it computes its page, and a fault of the answer on
+    /// what it answered.
     private static func serve(_ api: any RegionAPI, data: RegionData, tls: TLSMaterial, requireClientCertificate: Bool,
                               host: String, port: Int) async throws -> (Task<Void, any Error>, Int) {
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+        let responder = CallbackResponder<SimRequestContext> { request, context in
             data.countRequest()
             let body = try await request.body.collect(upTo: 64 << 20)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let sim = SimRequest(method: request.method.rawValue, target: request.uri.string, headers: headers,
                                  body: Array(buffer: body))
-            var answer = await api.respond(to: sim)
-            if !api.isTokenRequest(sim), let fault = data.faults.draw() { answer = FaultPlayer.play(fault, on: answer) }
+            let spared = api.isTokenRequest(sim)
+            let before = spared ? (shift: false, revoke: false) : data.faults.drawBeforeAnswer()
+            if before.revoke { data.playRevocation() }
+            let scope = RegionData.RequestScope(shift: before.shift)
+            var answer = await RegionData.$scope.withValue(scope) { await api.respond(to: sim) }
+            var played: SimFault? = nil
+            if !spared, let fault = data.faults.drawOnAnswer(), FaultPlayer.applies(fault, to: answer) {
+                // A reset is played below, while the body is written.
+                if fault != .reset { answer = FaultPlayer.play(fault, on: answer) }
+                played = fault
+            }
+            if let played { data.faults.count(played) } else if !spared { data.answered(answer.status, scope: scope) }
             var fields = HTTPFields()
             for (name, value) in answer.headers {
                 if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
+            }
+            if played == .reset {
+                return Response(status: .init(code: answer.status), headers: fields,
+                                body: resetBody(answer.body, channel: context.channel))
             }
             return Response(status: .init(code: answer.status), headers: fields,
                             body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
@@ -170,6 +189,27 @@ public final class Simulator: Sendable {
             throw SimulatorError(description: "the server for port \(port) did not start")
         }
         return (task, actual)
+    }
+
+    /// The body of a `reset` fault: the head has announced the whole
+    /// length; half of the bytes go out, then the TCP connection is aborted
+    /// under TLS (`SO_LINGER` 0 and a close below the TLS handler: a RST,
+    /// no `close_notify`), as a connection reset in the middle of a body is.
+    /// libcurl reports a receive error ("Connection reset by peer").
+    static func resetBody(_ bytes: [UInt8], channel: any Channel) -> ResponseBody {
+        ResponseBody(contentLength: bytes.count) { writer in
+            try await writer.write(ByteBuffer(bytes: bytes.prefix(bytes.count / 2)))
+            // The write above is queued on the event loop before this.
+            try await channel.eventLoop.submit {
+                _ = (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+                if let tls = try? channel.pipeline.syncOperations.context(handlerType: NIOSSLServerHandler.self) {
+                    tls.close(promise: nil)
+                } else {
+                    channel.close(promise: nil)
+                }
+            }.get()
+            throw SimulatorError(description: "the connection was reset (a reset fault)")
+        }
     }
 
     /// The names of the served regions.
@@ -219,5 +259,17 @@ public final class Simulator: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
+    }
+}
+
+/// The request context of the simulated servers: it keeps the connection's
+/// channel, which a `reset` fault aborts.
+struct SimRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }

@@ -143,7 +143,7 @@ public final class RegionData: Sendable {
     public let reportsDeletions: Bool
     let scheme: IDScheme
     let state: Mutex<WorldState>
-    let counters = Mutex<(writes: Int, requests: Int)>((0, 0))
+    let counters = Mutex<(writes: Int, requests: Int, deletedByShifts: Int)>((0, 0, 0))
     let revokers = Mutex<[@Sendable () -> Void]>([])
     let readHooks = Mutex<[@Sendable (CollectionName) -> Void]>([])
     let mutationHooks = Mutex<[@Sendable (CollectionName, inout [SimEntry]) -> Void]>([])
@@ -152,6 +152,10 @@ public final class RegionData: Sendable {
     let writeHooks = Mutex<WriteHooks>(WriteHooks())
     /// The faults played on this region's answers.
     let faults: FaultPlayer
+    /// Per collection, the newest version of each record that a page a
+    /// client received whole has shown: a page shift deletes only records
+    /// whose current state a client holds (see `playShift`).
+    let shown = Mutex<[CollectionName: [String: Int]]>([:])
     /// What the gateway's export must show for an entry (the region's
     /// `RegionAPI.expectedRecord`: version rules, fields its wire lacks).
     let expectation: @Sendable (SimEntry) -> Record
@@ -214,10 +218,124 @@ public final class RegionData: Sendable {
         return r
     }
 
-    /// Every region's API calls this before it computes a page of `collection`.
+    /// Every region's API calls this before it computes a page of `collection`:
+    /// a page shift drawn for the request is played here, then the tests' hooks run.
     func willRead(_ collection: CollectionName) {
+        if let scope = Self.scope, scope.takeShift() { playShift([collection]) }
         for hook in readHooks.withLock({ $0 }) { hook(collection) }
     }
+
+    /// A region whose reads are one feed of every collection (Krasnoyarsk's
+    /// changes) calls this before it reads a page of the feed: a page shift
+    /// drawn for the request changes every collection, as `playShift` does
+    /// one. The tests' read hooks are for pages of one collection and do not
+    /// run.
+    func willReadFeed() {
+        guard let scope = Self.scope, scope.takeShift() else { return }
+        playShift(CollectionName.allCases)
+    }
+
+    // MARK: Faults that change the region
+
+    /// What the request being answered brings to the region's data: the
+    /// page shift it drew, and the records its page shows (each region's
+    /// API notes them with `noteShown`).
+    final class RequestScope: Sendable {
+        private let shift: Mutex<Bool>
+        private let notes = Mutex<[(CollectionName, String, Int)]>([])
+
+        init(shift: Bool) { self.shift = Mutex(shift) }
+
+        /// Whether a shift is still to be played; at most once a request.
+        func takeShift() -> Bool { shift.withLock { s in defer { s = false }; return s } }
+
+        func note(_ collection: CollectionName, _ sourceID: String, version: Int) {
+            notes.withLock { $0.append((collection, sourceID, version)) }
+        }
+
+        var noted: [(CollectionName, String, Int)] { notes.withLock { $0 } }
+    }
+
+    /// The scope of the request being answered, set by the server.
+    @TaskLocal static var scope: RequestScope?
+
+    /// Notes records that the page being answered shows, in the state it shows.
+    func noteShown(_ collection: CollectionName, _ entries: some Sequence<SimEntry>) {
+        guard let scope = Self.scope else { return }
+        for e in entries { scope.note(collection, e.sourceID, version: e.version) }
+    }
+
+    /// Notes one record shown in a given version (a change-feed entry).
+    func noteShown(_ collection: CollectionName, _ sourceID: String, version: Int) {
+        Self.scope?.note(collection, sourceID, version: version)
+    }
+
+    /// The server calls this for a data request answered without a fault.
+    /// A `200` delivers the records its page showed; an answer other than
+    /// `401`, `429` or `5xx` means the call went through, so revocations
+    /// may be played again.
+    func answered(_ status: Int, scope: RequestScope) {
+        if status == 200 {
+            let noted = scope.noted
+            if !noted.isEmpty {
+                shown.withLock { shown in
+                    for (collection, id, version) in noted where version > shown[collection]?[id] ?? 0 {
+                        shown[collection, default: [:]][id] = version
+                    }
+                }
+            }
+        }
+        if status != 401 && status != 429 && status < 500 { faults.callWentThrough() }
+    }
+
+    /// The `shift` fault, played before a page of a collection is computed:
+    /// a concurrent writer changes three records (they take the newest time
+    /// and move to the end of the order, so what followed them moves up
+    /// under an offset walker) and, where the region tells of deletions,
+    /// deletes one (it leaves its place, or moves to the end as a deleted
+    /// record): of that collection when one of it can go, else of another.
+    /// Charges never change: one is published instead, and none is deleted.
+    ///
+    /// Only a record whose current state a client has received is deleted,
+    /// and none that another references: Omsk's tombstones and
+    /// Krasnoyarsk's feed deletes carry no fields, so a record deleted
+    /// before a client saw its state could not be what `expectedExport`
+    /// shows. Kemerovo reports no deletions (`reportsDeletions`), so nothing
+    /// is deleted there: an incremental walk could never learn of it.
+    func playShift(_ collections: [CollectionName]) {
+        for collection in collections {
+            if collection == .charges { add(.charges, count: 1) } else { touch(collection, count: 3) }
+            guard reportsDeletions else { continue }
+            let held = shown.withLock { $0 }
+            let targets = [collection] + CollectionName.allCases.filter { $0 != collection }
+            for target in targets where target != .charges {
+                let deleted = delete(target, count: 1) { held[target]?[$0.sourceID] == $0.version }
+                if !deleted.isEmpty {
+                    counters.withLock { $0.deletedByShifts += deleted.count }
+                    break
+                }
+            }
+        }
+        faults.count(.shift)
+    }
+
+    /// The `revoke` fault, played before the region answers: every token it
+    /// issued is revoked. Nothing happens in a region without tokens, nor
+    /// while the call a previous revocation failed has not gone through
+    /// with a new token (`FaultPlayer.mayRevoke`).
+    func playRevocation() {
+        guard !revokers.withLock({ $0.isEmpty }), faults.mayRevoke() else { return }
+        revokeTokens()
+        faults.count(.revoke)
+    }
+
+    /// How many faults of `kind` were played on this region (a cut or a
+    /// reset counts only when there was a body to cut, a shift only on a
+    /// page read, a revocation only where there were tokens to revoke).
+    public func faultsPlayed(_ kind: SimFault) -> Int { faults.played(kind) }
+
+    /// Records deleted by page shifts.
+    public var recordsDeletedByShifts: Int { counters.withLock { $0.deletedByShifts } }
 
     private let processingHeld = Mutex(false)
 
@@ -348,10 +466,17 @@ public final class RegionData: Sendable {
     /// Deletes `count` live records that nothing else references.
     @discardableResult
     public func delete(_ collection: CollectionName, count: Int) -> [String] {
+        delete(collection, count: count) { _ in true }
+    }
+
+    /// Deletes `count` live records that nothing else references, among
+    /// those `eligible` accepts (it runs with the world locked).
+    func delete(_ collection: CollectionName, count: Int, where eligible: (SimEntry) -> Bool) -> [String] {
         mutate(collection) { w, c in
             let referenced = Self.referenced(w, collection, own: c)
             let candidates = c.entries.indices.filter {
                 !c.entries[$0].deleted && c.entries[$0].defect == nil && !referenced.contains(c.entries[$0].sourceID)
+                    && eligible(c.entries[$0])
             }
             let picked = Array(candidates.shuffled(using: &w.random).prefix(count))
             for i in picked {

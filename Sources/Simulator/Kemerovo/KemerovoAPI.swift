@@ -127,6 +127,7 @@ final class KemerovoAPI: RegionAPI {
         // Deleted records simply stop appearing.
         let walk = data.walk(collection, since: since, after: nil, limit: offset + count, countTotal: true) { !$0.deleted }
         let entries = walk.entries.dropFirst(offset)
+        data.noteShown(collection, entries)
         var out = "<ExportResponse entity=\"\(entity)\" total=\"\(walk.total)\" offset=\"\(offset)\" count=\"\(entries.count)\">\n"
         for e in entries { out += Self.render(e) + "\n" }
         out += "</ExportResponse>\n"

@@ -13,7 +13,8 @@ internal import Synchronization
 /// snapshot lists live records in the world's order (by time of last change,
 /// a change moving a record to the end), the least friendly order the page
 /// allows for offset paging; `RegionData.willRead` runs before each snapshot
-/// page is computed (a feed page belongs to no one collection).
+/// page is computed (a feed page belongs to no one collection: a page shift
+/// drawn for it changes every collection, through `RegionData.willReadFeed`).
 ///
 /// The expected export assumes the gateway read a record's state before it
 /// was deleted: a record changed and then deleted between two syncs shows
@@ -158,6 +159,7 @@ final class KrasnoyarskAPI: RegionAPI {
     func changes(_ request: SimRequest) -> SimResponse {
         guard let since = integer(request, "since", 0...Int64.max) else { return error(400, "invalid_since") }
         guard let limit = integer(request, "limit", 1...1000, default: 100) else { return error(400, "invalid_limit") }
+        data.willReadFeed()
         switch log.read(since: since, limit: Int(limit)) {
         case let .compacted(oldest):
             return .json(410, #"{"error":"compacted","oldest_seq":\#(oldest)}"#)
@@ -165,6 +167,7 @@ final class KrasnoyarskAPI: RegionAPI {
             // The gateway now reads these states with their ETags.
             data.withState { w in
                 for change in page where change.doc != nil {
+                    data.noteShown(change.collection, change.id, version: change.version)
                     guard let i = w.collections[change.collection]!.index[change.id],
                           w.collections[change.collection]!.entries[i].version == change.version else { continue }
                     w.collections[change.collection]!.entries[i].lastServedBySnapshot = false
@@ -202,6 +205,7 @@ final class KrasnoyarskAPI: RegionAPI {
                     total += 1
                 }
                 items = picked.map { wire.render(c.entries[$0]).serialized() }
+                data.noteShown(collection, picked.map { c.entries[$0] })
             }
             for i in picked { w.collections[collection]!.entries[i].lastServedBySnapshot = true }
             // Read with the world locked: no change can fall between the page and its seq.

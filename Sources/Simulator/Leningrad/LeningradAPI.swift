@@ -141,6 +141,7 @@ final class LeningradAPI: RegionAPI {
         let walk = data.walk(collection, since: since, after: nil,
                              limit: overflow || skip > Int.max - perPage ? Int.max : skip + perPage)
         let items = overflow ? [] : Array(walk.entries.dropFirst(skip))
+        data.noteShown(collection, items)
         var out = #"{"items":["#
         for (i, e) in items.enumerated() {
             if i > 0 { out += "," }

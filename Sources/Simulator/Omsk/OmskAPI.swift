@@ -99,6 +99,7 @@ final class OmskAPI: RegionAPI {
         }
         data.willRead(collection)
         let walk = data.walk(collection, since: since, after: after, limit: limit, countTotal: total == nil)
+        data.noteShown(collection, walk.entries)
         let total2 = total ?? walk.total
         var out = #"{"data":["#
         for (i, e) in walk.entries.enumerated() {
