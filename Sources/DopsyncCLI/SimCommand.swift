@@ -43,6 +43,9 @@ struct SimCommand: AsyncParsableCommand {
         valueName: "SPEC"))
     var faults: String?
 
+    @Flag(name: .long, help: "Serve without the regions' request limits, and let the written configuration's client go as fast as it can (requests_per_second: 1000): for benchmarks.")
+    var noRateLimits = false
+
     /// Every region the simulator serves, in the order their ports follow.
     static var allRegions: [String] { SimulatorOptions.availableRegions }
 
@@ -64,6 +67,7 @@ struct SimCommand: AsyncParsableCommand {
         options.seed = seed
         options.ports = ports
         options.invalidRecords = invalidRecords
+        options.rateLimits = !noRateLimits
         if let faults {
             do {
                 options.faults = try SimFaults(parsing: faults)

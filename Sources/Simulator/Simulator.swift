@@ -44,6 +44,10 @@ public struct SimulatorOptions: Sendable {
     /// the adapter's default. Tests use small pages to walk many of them at a
     /// small scale.
     public var clientPageSize: Int? = nil
+    /// Whether the regions refuse requests over their documented rate
+    /// (`false` for benchmarks: the written configuration then lets the
+    /// gateway's client go as fast as it can, `requests_per_second: 1000`).
+    public var rateLimits = true
 
     public init(directory: String, regions: [String] = SimulatorOptions.availableRegions, scale: Int = 2000,
                 seed: UInt64 = 1, host: String = "127.0.0.1", ports: [String: Int] = [:],
@@ -122,6 +126,7 @@ public final class Simulator: Sendable {
             let section = handler.configuration(baseURL: "https://\(options.host):\(port)\(api.basePath)")
             yaml.append("  \(api.name):")
             yaml += section.yaml.map { "    " + $0 }
+            if !options.rateLimits { yaml.append("    requests_per_second: 1000") }
             for (name, text) in section.files { try write(name, text, private: true) }
         }
         let configPath = directory.appendingPathComponent("dopsync.yaml").path

@@ -178,6 +178,24 @@ struct KrasnoyarskContractTests {
         #expect(gateway.simulator.data("krasnoyarsk").rateLimitedRequests >= 1)
     }
 
+    /// `dopsync sim --no-rate-limits` (make bench): nothing is refused, and
+    /// the configuration it writes lifts the client's own limit.
+    @Test func withoutRateLimitsNothingIsRefused() async throws {
+        let gateway = try await GatewayUnderTest.start(regions: ["krasnoyarsk"], scale: 20) { $0.rateLimits = false }
+        defer { Task { await gateway.stop() } }
+        let settings = try #require(gateway.configuration.regions.first { $0.name == "krasnoyarsk" })
+        #expect(KrasnoyarskAdapter.descriptor.requestsPerSecond(settings) == 1000)
+        let http = try HTTPClient(configuration: HTTPClientConfiguration(tls: TLSOptions(caFile: gateway.simulator.caPath)))
+        defer { http.shutdown() }
+        let url = gateway.simulator.baseURL("krasnoyarsk") + "/v3/changes?since=0"
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<24 { group.addTask { try await http.execute(HTTPRequest(url: url)).status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.count == 24 && statuses.allSatisfy { $0 == 401 })
+        #expect(gateway.simulator.data("krasnoyarsk").rateLimitedRequests == 0)
+    }
+
     /// The deliberately bad records are bad on the wire in the region's own
     /// form (three decimals, an unknown code, a dotted month: outside the
     /// contract), and the contract check catches a record that breaks it.
