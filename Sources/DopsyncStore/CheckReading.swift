@@ -208,3 +208,89 @@ public struct MovedReference: Sendable {
     /// A certificate's old СНИЛС, as the store held it.
     public var oldSnils: String?
 }
+
+/// The records the checks across records must judge in a full run: a
+/// superset of what they find, flagged by the store's own queries, which
+/// stream through SQLite instead of holding the store in memory.
+public struct Suspects: Sendable {
+    /// A record's region and source id.
+    public struct Key: Sendable, Hashable {
+        public var region: String, sourceID: String
+    }
+    /// СНИЛС (as held) of children with more than one active financing
+    /// certificate for a year.
+    public var children: [String] = []
+    /// Charges whose parts do not add up to the price, or are negative.
+    public var charges: [Key] = []
+    /// Contracts (region and source id) with more than one charge for a month.
+    public var chargeGroups: [Key] = []
+    /// Contracts whose certificate or program is not held (or not yet known).
+    public var contracts: [Key] = []
+    /// Charges whose contract is not held.
+    public var orphanCharges: [Key] = []
+    /// Certificates whose balance is not the nominal less their charges.
+    public var certificates: [Key] = []
+}
+
+extension RecordReader {
+    /// The records a full run of the checks judges (see `Suspects`). Each
+    /// query mirrors its check's rule exactly, missing values read as the
+    /// checks read them (money as 0, a missing reference as not held).
+    public func suspects() throws -> Suspects {
+        func keys(_ sql: String) throws -> [Suspects.Key] {
+            try Row.fetchAll(db, sql: sql).map { Suspects.Key(region: $0[0], sourceID: $0[1]) }
+        }
+        func money(_ row: String, _ field: String) -> String { "coalesce(json_extract(\(row).normalized, '$.\(field)'), 0)" }
+        var s = Suspects()
+        s.children = try String.fetchAll(db, sql: """
+            SELECT DISTINCT ref_b FROM (
+                SELECT ref_b FROM record
+                WHERE collection = 'certificates' AND deleted = 0 AND ref_b IS NOT NULL
+                    AND json_extract(normalized, '$.type') = 'financing' AND json_extract(normalized, '$.status') = 'active'
+                GROUP BY ref_b, json_extract(normalized, '$.year') HAVING count(*) > 1)
+            """)
+        s.charges = try keys("""
+            SELECT region, source_id FROM record h
+            WHERE collection = 'charges' AND deleted = 0
+                AND (\(money("h", "certificate_part_kopecks")) + \(money("h", "parent_part_kopecks")) <> \(money("h", "price_kopecks"))
+                     OR \(money("h", "certificate_part_kopecks")) < 0 OR \(money("h", "parent_part_kopecks")) < 0)
+            """)
+        s.chargeGroups = try keys("""
+            SELECT DISTINCT region, contract FROM (
+                SELECT region, coalesce(ref_a, '') AS contract FROM record
+                WHERE collection = 'charges' AND deleted = 0
+                GROUP BY region, coalesce(ref_a, ''), json_extract(normalized, '$.month') HAVING count(*) > 1)
+            """)
+        s.contracts = try keys("""
+            SELECT k.region, k.source_id FROM record k
+            WHERE k.collection = 'contracts' AND k.deleted = 0 AND (
+                k.ref_a IS NULL
+                OR NOT EXISTS (SELECT 1 FROM record c WHERE c.collection = 'certificates' AND c.region = k.region
+                                   AND c.ref_a = k.ref_a AND c.deleted = 0)
+                OR NOT EXISTS (SELECT 1 FROM record p WHERE p.collection = 'programs' AND p.region = k.region
+                                   AND p.source_id = coalesce(k.ref_b, '') AND p.deleted = 0))
+            """)
+        s.orphanCharges = try keys("""
+            SELECT h.region, h.source_id FROM record h
+            WHERE h.collection = 'charges' AND h.deleted = 0
+                AND NOT EXISTS (SELECT 1 FROM record k WHERE k.collection = 'contracts' AND k.region = h.region
+                                    AND k.source_id = coalesce(h.ref_a, '') AND k.deleted = 0)
+            """)
+        s.certificates = try keys("""
+            WITH spent AS (
+                SELECT k.region AS region, k.ref_a AS number,
+                       CAST(substr(json_extract(h.normalized, '$.month'), 1, 4) AS INTEGER) AS year,
+                       sum(\(money("h", "certificate_part_kopecks"))) AS used
+                FROM record h JOIN record k
+                    ON k.collection = 'contracts' AND k.region = h.region AND k.source_id = h.ref_a AND k.deleted = 0
+                WHERE h.collection = 'charges' AND h.deleted = 0 AND k.ref_a IS NOT NULL
+                GROUP BY 1, 2, 3)
+            SELECT c.region, c.source_id FROM record c
+                LEFT JOIN spent s ON s.region = c.region AND s.number = coalesce(c.ref_a, '')
+                    AND s.year = coalesce(json_extract(c.normalized, '$.year'), 0)
+            WHERE c.collection = 'certificates' AND c.deleted = 0
+                AND \(money("c", "balance_kopecks")) <> \(money("c", "nominal_kopecks")) - coalesce(s.used, 0)
+            """)
+        return s
+    }
+}

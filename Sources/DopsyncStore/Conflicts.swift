@@ -38,7 +38,8 @@ public struct Conflict: Sendable {
 extension Store {
     /// Replaces the open conflicts of `kinds` with what the checks found now,
     /// in one transaction: new findings open conflicts, findings that are gone
-    /// close theirs with `closeReason`, and the rest stay as they are.
+    /// close theirs with `closeReason`, and the rest stay open, their summary
+    /// and detail brought up to date.
     ///
     /// - Parameters:
     ///   - scope: only open conflicts of these region codes are closed (a
@@ -60,16 +61,32 @@ extension Store {
                                    closeReason: (String) -> String) throws(StoreError) -> [ConflictCandidate] {
         try write { db in
             let now = nowText()
-            let foundKeys = Set(found.map { $0.kind + "\u{1F}" + $0.dedupKey })
+            var foundByKey: [String: ConflictCandidate] = [:]
+            for c in found { foundByKey[c.kind + "\u{1F}" + c.dedupKey] = c }
             var open = Set<String>()
-            for row in try Row.fetchAll(db, sql: "SELECT id, kind, dedup_key, region FROM conflict WHERE closed_at IS NULL") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, kind, dedup_key, region, collection, source_id, summary, detail FROM conflict WHERE closed_at IS NULL
+                """) {
                 let kind: String = row["kind"], dedupKey: String = row["dedup_key"]
                 guard kinds.contains(kind) else { continue }
                 let key = kind + "\u{1F}" + dedupKey
                 open.insert(key)
-                if covers(kind, dedupKey, row["region"]) && !foundKeys.contains(key) {
+                guard covers(kind, dedupKey, row["region"]) else { continue }
+                guard let now = foundByKey[key] else {
                     try db.execute(sql: "UPDATE conflict SET closed_at = ?, close_reason = ? WHERE id = ?",
-                                   arguments: [now, closeReason(kind), row["id"] as Int64])
+                                   arguments: [nowText(), closeReason(kind), row["id"] as Int64])
+                    continue
+                }
+                // Still found: the queue shows it as it stands now (the amounts,
+                // the certificates of a duplicate), not as it was when opened.
+                let detail = now.detail.serialized()
+                if (row["summary"] as String) != now.summary || (row["detail"] as String) != detail
+                    || (row["region"] as String) != now.region || (row["source_id"] as String) != now.sourceID
+                    || (row["collection"] as String) != now.collection.rawValue {
+                    try db.execute(sql: """
+                        UPDATE conflict SET summary = ?, detail = ?, region = ?, collection = ?, source_id = ? WHERE id = ?
+                        """, arguments: [now.summary, detail, now.region, now.collection.rawValue, now.sourceID,
+                                         row["id"] as Int64])
                 }
             }
             // A finding an operator dismissed stays dismissed.

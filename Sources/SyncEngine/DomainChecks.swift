@@ -75,17 +75,23 @@ public enum DomainChecks {
                 return (opened, true)
             }
         }
-        // Everything. The sequence is read first: a change made while the
-        // records are read is numbered after it and is looked at again.
-        let (sequence, moved) = try store.reading { (try $0.changeSequence(), try $0.lastMovedReference()) }
-        let data = try Snapshot(store: store)
+        // Everything. The sequence is read with the records, in one read
+        // transaction: a change made later is numbered after it.
+        // The store flags the records that may be findings; only they and
+        // what they depend on are read and judged.
+        let (sequence, moved, data, scope) = try store.reading { reader in
+            let sequence = try reader.changeSequence(), moved = try reader.lastMovedReference()
+            let (data, scope) = try suspectSnapshot(reader, link: link)
+            return (sequence, moved, data, scope)
+        }
+        let judged = { (c: ConflictCandidate) in scope.covers(c.kind, c.dedupKey) }
         var opened = try store.reconcileConflicts(
             kinds: [duplicateCertificate, invalidCharge],
-            found: duplicates(data, link: link) + invalidCharges(data),
+            found: (duplicates(data, link: link) + invalidCharges(data)).filter(judged),
             scope: held, closeReason: closeReason)
         opened += try store.reconcileConflicts(
             kinds: [brokenReference, balanceMismatch],
-            found: (brokenReferences(data) + balanceMismatches(data)).filter { complete.contains($0.region) },
+            found: (brokenReferences(data) + balanceMismatches(data)).filter { complete.contains($0.region) && judged($0) },
             scope: complete, closeReason: closeReason)
         // A region that did not complete has changes the checks needing a
         // complete pass have not seen: the next run starts from the same point.
@@ -134,20 +140,6 @@ public enum DomainChecks {
         var programs: Set<String> = []   // "region/source_id"
 
         init() {}
-
-        /// Every live record.
-        init(store: Store) throws {
-            try store.liveFields(.programs, []) { region, id, _ in programs.insert("\(region)/\(id)") }
-            try store.liveFields(.certificates, Certificate.paths) { region, id, v in
-                certificates.append(Certificate(region: region, sourceID: id, v))
-            }
-            try store.liveFields(.contracts, Contract.paths) { region, id, v in
-                contracts.append(Contract(region: region, sourceID: id, v))
-            }
-            try store.liveFields(.charges, Charge.paths) { region, id, v in
-                charges.append(try Charge(region: region, sourceID: id, v))
-            }
-        }
     }
 
     static func duplicates(_ data: Snapshot, link: LinkKey) -> [ConflictCandidate] {

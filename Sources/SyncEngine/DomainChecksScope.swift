@@ -35,13 +35,29 @@ extension DomainChecks {
         }
     }
 
+    /// What a run that reads part of the store judges: each set names the
+    /// records (or groups) whose findings are looked at whole.
+    struct Targets {
+        typealias Key = ScopedLoader.Key
+        /// Children, by the СНИЛС as the store holds it: every certificate of each.
+        var snils = Set<String>()
+        /// Charges judged on their own.
+        var charges = Set<Key>()
+        /// Contracts whose every charge is judged (their month groups).
+        var chargeContracts = Set<Key>()
+        /// Contracts and charges whose references are judged.
+        var referringContracts = Set<Key>(), referringCharges = Set<Key>()
+        /// Certificates whose balance is judged.
+        var balances = Set<Key>()
+    }
+
     /// The live records the checks need to judge what changed after
     /// sequence `after` and the open conflicts, and what they cover.
     static func scopedSnapshot(_ reader: RecordReader, after: Int64, moved: [MovedReference], open: [Conflict],
                                link: LinkKey) throws -> (Snapshot, Scope) {
         var loader = ScopedLoader(reader: reader)
-        var scope = Scope()
         typealias Key = ScopedLoader.Key
+        var t = Targets()
 
         // What changed, deleted records included: their fields still say
         // which groups and references they took part in.
@@ -59,61 +75,61 @@ extension DomainChecks {
         try reader.fields(.programs, .changed(after: after), []) { r, id, _, _ in changedPrograms.append(Key(r, id)) }
 
         // The targets of each check.
-        var snils = Set(changedCertificates.compactMap(\.snils))
-        var chargeContracts = Set(changedCharges.map { Key($0.region, $0.contractSourceID) })
-        var referringContracts = Set(changedContracts.map { Key($0.region, $0.sourceID) })
-        var referringCharges = Set(changedCharges.map { Key($0.region, $0.sourceID) })
-        var balances = Set(changedCertificates.map { Key($0.region, $0.sourceID) })
-        scope.charges = Set(changedCharges.map { "\($0.region)/\($0.sourceID)" })
+        t.snils = Set(changedCertificates.compactMap(\.snils))
+        t.chargeContracts = Set(changedCharges.map { Key($0.region, $0.contractSourceID) })
+        t.referringContracts = Set(changedContracts.map { Key($0.region, $0.sourceID) })
+        t.referringCharges = Set(changedCharges.map { Key($0.region, $0.sourceID) })
+        t.balances = Set(changedCertificates.map { Key($0.region, $0.sourceID) })
+        t.charges = Set(changedCharges.map { Key($0.region, $0.sourceID) })
 
         for c in changedCertificates {
             for contract in try loader.contracts(naming: c.number, in: c.region) {
-                referringContracts.insert(Key(contract.region, contract.sourceID))
+                t.referringContracts.insert(Key(contract.region, contract.sourceID))
             }
         }
         for p in changedPrograms {
             for contract in try loader.contracts(ofProgram: p.id, in: p.region) {
-                referringContracts.insert(Key(contract.region, contract.sourceID))
+                t.referringContracts.insert(Key(contract.region, contract.sourceID))
             }
         }
         for c in changedContracts {
             for charge in try loader.charges(ofContract: c.sourceID, in: c.region) {
-                referringCharges.insert(Key(charge.region, charge.sourceID))
+                t.referringCharges.insert(Key(charge.region, charge.sourceID))
             }
             if let number = c.certificateNumber {
                 for certificate in try loader.certificates(numbered: number, in: c.region) {
-                    balances.insert(Key(certificate.region, certificate.sourceID))
+                    t.balances.insert(Key(certificate.region, certificate.sourceID))
                 }
             }
         }
         for c in changedCharges {
             if let number = try loader.contract(Key(c.region, c.contractSourceID))?.certificateNumber {
                 for certificate in try loader.certificates(numbered: number, in: c.region) {
-                    balances.insert(Key(certificate.region, certificate.sourceID))
+                    t.balances.insert(Key(certificate.region, certificate.sourceID))
                 }
             }
         }
         // What depended on a reference a record no longer makes.
         for m in moved {
             guard let old = m.oldReference else {
-                if let s = m.oldSnils { snils.insert(s) }
+                if let s = m.oldSnils { t.snils.insert(s) }
                 continue
             }
             switch m.collection {
             case .certificates:
-                if let s = m.oldSnils { snils.insert(s) }
+                if let s = m.oldSnils { t.snils.insert(s) }
                 for contract in try loader.contracts(naming: old, in: m.region) {
-                    referringContracts.insert(Key(contract.region, contract.sourceID))
+                    t.referringContracts.insert(Key(contract.region, contract.sourceID))
                 }
             case .contracts:
                 for certificate in try loader.certificates(numbered: old, in: m.region) {
-                    balances.insert(Key(certificate.region, certificate.sourceID))
+                    t.balances.insert(Key(certificate.region, certificate.sourceID))
                 }
             case .charges:
-                chargeContracts.insert(Key(m.region, old))
+                t.chargeContracts.insert(Key(m.region, old))
                 if let number = try loader.contract(Key(m.region, old))?.certificateNumber {
                     for certificate in try loader.certificates(numbered: number, in: m.region) {
-                        balances.insert(Key(certificate.region, certificate.sourceID))
+                        t.balances.insert(Key(certificate.region, certificate.sourceID))
                     }
                 }
             case .programs: break
@@ -129,29 +145,43 @@ extension DomainChecks {
                     for m in members {
                         if case let .string(r)? = m["region"], case let .string(id)? = m["source_id"],
                            let s = try loader.certificate(Key(r, id))?.snils {
-                            snils.insert(s)
+                            t.snils.insert(s)
                         }
                     }
                 }
             case invalidCharge:
                 // A charge's own finding, or its month's (named by its first charge):
                 // either way every charge of its contract is read again.
-                scope.charges.insert("\(conflict.region)/\(conflict.sourceID)")
+                t.charges.insert(key)
                 if let charge = try loader.charge(key) {
-                    chargeContracts.insert(Key(charge.region, charge.contractSourceID))
+                    t.chargeContracts.insert(Key(charge.region, charge.contractSourceID))
                 }
             case brokenReference:
-                if conflict.collection == .contracts { referringContracts.insert(key) } else { referringCharges.insert(key) }
+                if conflict.collection == .contracts { t.referringContracts.insert(key) } else { t.referringCharges.insert(key) }
             case balanceMismatch:
-                balances.insert(key)
+                t.balances.insert(key)
             default: break
             }
         }
 
-        // Read what each target depends on.
-        for s in snils {
+        return try load(t, &loader, link: link)
+    }
+
+    /// Reads what each target depends on: the snapshot to judge them on and
+    /// what it covers.
+    static func load(_ t: Targets, _ loader: inout ScopedLoader, link: LinkKey) throws -> (Snapshot, Scope) {
+        typealias Key = ScopedLoader.Key
+        var scope = Scope()
+        for k in t.charges {
+            scope.charges.insert("\(k.region)/\(k.id)")
+        }
+        for s in t.snils {
             _ = try loader.certificates(withSnils: s)
             if let digits = Snapshot.Certificate.digits(s) { scope.links.insert(link.link(snilsDigits: digits)) }
+        }
+        var chargeContracts = t.chargeContracts
+        for k in t.charges {
+            if let charge = try loader.charge(k) { chargeContracts.insert(Key(charge.region, charge.contractSourceID)) }
         }
         for k in chargeContracts {
             for charge in try loader.charges(ofContract: k.id, in: k.region) {
@@ -159,18 +189,18 @@ extension DomainChecks {
             }
             scope.chargeContracts.insert("\(k.region)/\(k.id)")
         }
-        for k in referringContracts {
+        for k in t.referringContracts {
             scope.references.insert("contracts/\(k.region)/\(k.id)")
             guard let contract = try loader.contract(k) else { continue }
             if let number = contract.certificateNumber { _ = try loader.certificates(numbered: number, in: k.region) }
             _ = try loader.program(Key(k.region, contract.programSourceID))
         }
-        for k in referringCharges {
+        for k in t.referringCharges {
             scope.references.insert("charges/\(k.region)/\(k.id)")
             guard let charge = try loader.charge(k) else { continue }
             _ = try loader.contract(Key(k.region, charge.contractSourceID))
         }
-        for k in balances {
+        for k in t.balances {
             scope.balances.insert("\(k.region)/\(k.id)")
             guard let certificate = try loader.certificate(k) else { continue }
             for contract in try loader.contracts(naming: certificate.number, in: k.region) {
@@ -178,6 +208,24 @@ extension DomainChecks {
             }
         }
         return (loader.snapshot, scope)
+    }
+
+    /// The records every full run must judge: those the store's own queries
+    /// flag (see `RecordReader.suspects`), a superset of the findings. Only
+    /// they and what they depend on are read, so a full run's memory grows
+    /// with the findings, not with the store.
+    static func suspectSnapshot(_ reader: RecordReader, link: LinkKey) throws -> (Snapshot, Scope) {
+        typealias Key = ScopedLoader.Key
+        var loader = ScopedLoader(reader: reader)
+        let s = try reader.suspects()
+        var t = Targets()
+        t.snils = Set(s.children)
+        t.charges = Set(s.charges.map { Key($0.region, $0.sourceID) })
+        t.chargeContracts = Set(s.chargeGroups.map { Key($0.region, $0.sourceID) })
+        t.referringContracts = Set(s.contracts.map { Key($0.region, $0.sourceID) })
+        t.referringCharges = Set(s.orphanCharges.map { Key($0.region, $0.sourceID) })
+        t.balances = Set(s.certificates.map { Key($0.region, $0.sourceID) })
+        return try load(t, &loader, link: link)
     }
 }
 
@@ -225,44 +273,35 @@ struct ScopedLoader {
     }
 
     mutating func certificate(_ key: Key) throws -> Snapshot.Certificate? {
-        if let c = certificates[key] { return c }
-        let tag = "certificate\u{1F}\(key.region)\u{1F}\(key.id)"
-        if absent.contains(tag) { return nil }
-        let found = try read(.certificates, .key(region: key.region, sourceID: key.id), paths: Snapshot.Certificate.paths) {
-            Snapshot.Certificate(region: $0, sourceID: $1, $2)
-        }
-        guard let c = found.first else { absent.insert(tag); return nil }
-        certificates[key] = c
-        return c
+        try one(.certificates, key, Snapshot.Certificate.paths, into: \.certificates) { Snapshot.Certificate(region: $0, sourceID: $1, $2) }
     }
 
     mutating func contract(_ key: Key) throws -> Snapshot.Contract? {
-        if let c = contracts[key] { return c }
-        let tag = "contract\u{1F}\(key.region)\u{1F}\(key.id)"
-        if absent.contains(tag) { return nil }
-        let found = try read(.contracts, .key(region: key.region, sourceID: key.id), paths: Snapshot.Contract.paths) {
-            Snapshot.Contract(region: $0, sourceID: $1, $2)
-        }
-        guard let c = found.first else { absent.insert(tag); return nil }
-        contracts[key] = c
-        return c
+        try one(.contracts, key, Snapshot.Contract.paths, into: \.contracts) { Snapshot.Contract(region: $0, sourceID: $1, $2) }
     }
 
     mutating func charge(_ key: Key) throws -> Snapshot.Charge? {
-        if let c = charges[key] { return c }
-        let tag = "charge\u{1F}\(key.region)\u{1F}\(key.id)"
+        try one(.charges, key, Snapshot.Charge.paths, into: \.charges) { try Snapshot.Charge(region: $0, sourceID: $1, $2) }
+    }
+
+    /// The live record with `key`, read once (an absent one is remembered too).
+    private mutating func one<T>(_ collection: CollectionName, _ key: Key, _ paths: [String],
+                                 into store: WritableKeyPath<ScopedLoader, [Key: T]>,
+                                 _ make: (String, String, [String?]) throws -> T) throws -> T? {
+        if let known = self[keyPath: store][key] { return known }
+        let tag = "\(collection.rawValue)\u{1F}\(key.region)\u{1F}\(key.id)"
         if absent.contains(tag) { return nil }
-        let found = try read(.charges, .key(region: key.region, sourceID: key.id), paths: Snapshot.Charge.paths) {
-            try Snapshot.Charge(region: $0, sourceID: $1, $2)
+        guard let found = try read(collection, .key(region: key.region, sourceID: key.id), paths: paths, make).first else {
+            absent.insert(tag)
+            return nil
         }
-        guard let c = found.first else { absent.insert(tag); return nil }
-        charges[key] = c
-        return c
+        self[keyPath: store][key] = found
+        return found
     }
 
     mutating func program(_ key: Key) throws -> Bool {
         if programs.contains(key) { return true }
-        let tag = "program\u{1F}\(key.region)\u{1F}\(key.id)"
+        let tag = "programs\u{1F}\(key.region)\u{1F}\(key.id)"
         if absent.contains(tag) { return false }
         let found = try read(.programs, .key(region: key.region, sourceID: key.id), paths: []) { _, _, _ in true }
         guard !found.isEmpty else { absent.insert(tag); return false }
