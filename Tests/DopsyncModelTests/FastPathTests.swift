@@ -145,3 +145,109 @@ struct SerializerFastPathTests {
         }
     }
 }
+
+@Suite("Strings are read from the bytes as before")
+struct ParserFastPathTests {
+    /// Parses one JSON string literal made of `body` between quotes.
+    func parseString(_ body: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        try JSONParser.parse([UInt8(ascii: "\"")] + body + [UInt8(ascii: "\"")])
+    }
+
+    @Test func escapes() throws {
+        let text = #""a\"b\\c\/d\b\f\n\r\t\u0041\u00e9\u0416\u4e2d\ud83d\ude00\u0000z""#
+        #expect(try JSONParser.parse(text) == .string("a\"b\\c/d\u{08}\u{0C}\n\r\tAéЖ中😀\u{0}z"))
+        #expect(try JSONParser.parse(#""Робо\nтехника""#) == .string("Робо\nтехника"))
+        #expect(try JSONParser.parse(#""\u0420\u043e\u0431\u043e""#) == .string("Робо"))
+        #expect(try JSONParser.parse(#""\uD83D\uDE00 and \uD834\uDD1E""#) == .string("😀 and 𝄞"))
+    }
+
+    @Test(arguments: [
+        (#""\ud83d""#, "unpaired surrogate"), (#""\ud83dx""#, "unpaired surrogate"),
+        (#""\ud83d\u0041""#, "unpaired surrogate"), (#""\ude00""#, "invalid \\u escape"),
+        (#""\u12g4""#, "invalid hex digit"), (#""\q""#, "invalid escape"), ("\"a\nb\"", "control character in a string"),
+        ("\"a\\n\u{1}b\"", "control character in a string"), (#""abc"#, "unexpected end of text"),
+        (#""\u00"#, "unexpected end of text"),
+    ])
+    func brokenStrings(text: String, reason: String) {
+        let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text) }
+        #expect(error?.reason == reason)
+    }
+
+    @Test func errorOffsets() {
+        func offset(_ bytes: [UInt8]) -> Int? {
+            do { _ = try JSONParser.parse(bytes); return nil } catch { return error.offset }
+        }
+        // Invalid UTF-8 is reported where its run of plain bytes starts.
+        #expect(offset(Array(#"{"a":"xy"#.utf8) + [0xFF] + Array(#""}"#.utf8)) == 6)
+        #expect(offset(Array(#"{"a":"x\ny"#.utf8) + [0xC3] + Array(#""}"#.utf8)) == 9)
+        #expect(offset(Array(#"{"a":"x"#.utf8) + [0xED, 0xA0, 0x80] + Array(#"\n"}"#.utf8)) == 6)
+        // A control character is reported where it is.
+        #expect(offset(Array(#"{"a":"xy"#.utf8) + [0x01] + Array(#""}"#.utf8)) == 8)
+        #expect(offset(Array(#"{"a":"\nxy"#.utf8) + [0x1F] + Array(#""}"#.utf8)) == 10)
+    }
+
+    /// Every byte sequence of up to two bytes, and three- and four-byte
+    /// sequences over the bytes at the edges of the UTF-8 ranges, are accepted
+    /// exactly when the standard library finds them valid, and read the same.
+    @Test func utf8AsTheStandardLibrary() {
+        let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+                              0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        var cases: [[UInt8]] = (0...255).map { [UInt8($0)] }
+        for a in 0...255 { for b in 0...255 { cases.append([UInt8(a), UInt8(b)]) } }
+        for a in edges { for b in edges { for c in edges { cases.append([a, b, c]) } } }
+        for a in edges where a >= 0xF0 { for b in edges { for c in edges { for d in edges { cases.append([a, b, c, d]) } } } }
+        var rng = SplitMix(seed: 7)
+        for _ in 0..<20_000 {
+            cases.append((0..<Int.random(in: 1...8, using: &rng)).map { _ in
+                Bool.random(using: &rng) ? edges.randomElement(using: &rng)! : UInt8.random(in: 0x80...0xFF, using: &rng)
+            })
+        }
+        var mismatches: [[UInt8]] = []
+        for bytes in cases {
+            // Quotes, backslashes and control characters are not at issue here.
+            let body = bytes.map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C ? UInt8(ascii: "x") : $0 }
+            let expected = String(validating: body, as: UTF8.self)
+            let plain = try? parseString(body)
+            // The same bytes after an escape take the other path.
+            let escaped = try? parseString(Array(#"\t"#.utf8) + body)
+            if plain != expected.map(JSONValue.string) || escaped != expected.map({ .string("\t" + $0) }) {
+                mismatches.append(body)
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
+    }
+
+    /// Text written by the writer (escapes and all), with some characters
+    /// written as `\u` escapes, reads back as the text.
+    @Test func roundTrips() throws {
+        var rng = SplitMix(seed: 3)
+        for _ in 0..<10_000 {
+            let text = randomText(&rng, maxLength: 30)
+            #expect(try JSONParser.parse(JSONValue.string(text).serialized()) == .string(text))
+            var escaped = "\""
+            for scalar in text.unicodeScalars {
+                if Bool.random(using: &rng) {
+                    for unit in String(scalar).utf16 {
+                        let hex = String(unit, radix: 16, uppercase: Bool.random(using: &rng))
+                        escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    }
+                } else {
+                    var one = ""
+                    JSONValue.writeString(String(scalar), into: &one)
+                    escaped += String(one.unicodeScalars.dropFirst().dropLast())
+                }
+            }
+            escaped += "\""
+            #expect(try JSONParser.parse(escaped) == .string(text), "\(escaped)")
+        }
+    }
+
+    @Test func pagesKeepRawText() throws {
+        let text = #"{"data":[{"a":"Ж\n","b":[1,2,{}]} , [] ,"s\u0041"],"meta":{"x":"é"}}"#
+        let page = try JSONParser.parsePage(Array(text.utf8), arrayKey: "data")
+        #expect(page.items.map(\.raw) == [#"{"a":"Ж\n","b":[1,2,{}]}"#, "[]", #""s\u0041""#])
+        #expect(page.items.map(\.value) == [.object([("a", .string("Ж\n")), ("b", .array([.number("1"), .number("2"), .object([])]))]),
+                                             .array([]), .string("sA")])
+        #expect(page.envelope == .object([("data", .array([])), ("meta", .object([("x", .string("é"))]))]))
+    }
+}
