@@ -40,10 +40,10 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `YYYY-MM-DD`.
-    public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+    public var description: String { formatASCII { $0.date(self) } }
 
     /// `DD.MM.YYYY`.
-    public var dotted: String { "\(pad(day, 2)).\(pad(month, 2)).\(pad(year, 4))" }
+    public var dotted: String { formatASCII { $0.dottedDate(self) } }
 
     /// Days since 1970-01-01 (negative before it).
     public var daysSinceEpoch: Int { LocalDate.days(fromCivil: year, month, day) }
@@ -126,9 +126,13 @@ public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible
     public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
 
     /// `YYYY-MM`.
-    public var description: String { "\(pad(year, 4))-\(pad(month, 2))" }
+    public var description: String {
+        formatASCII { w in w.padded(year, 4); w.byte(UInt8(ascii: "-")); w.padded(month, 2) }
+    }
     /// `MM.YYYY`.
-    public var dotted: String { "\(pad(month, 2)).\(pad(year, 4))" }
+    public var dotted: String {
+        formatASCII { w in w.padded(month, 2); w.byte(UInt8(ascii: ".")); w.padded(year, 4) }
+    }
 }
 
 /// An instant in UTC with seconds precision.
@@ -231,26 +235,101 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// ISO 8601 at an offset: `Z` for zero, else `+HH:MM`.
     public func iso(offsetSeconds: Int) -> String {
         let l = local(offsetSeconds: offsetSeconds)
-        let zone: String
-        if offsetSeconds == 0 {
-            zone = "Z"
-        } else {
-            let m = abs(offsetSeconds) / 60
-            zone = "\(offsetSeconds < 0 ? "-" : "+")\(pad(m / 60, 2)):\(pad(m % 60, 2))"
+        return formatASCII { w in
+            w.date(l.date)
+            w.byte(UInt8(ascii: "T"))
+            w.time(l.hour, l.minute, l.second)
+            if offsetSeconds == 0 {
+                w.byte(UInt8(ascii: "Z"))
+            } else {
+                let m = abs(offsetSeconds) / 60
+                w.byte(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                w.padded(m / 60, 2)
+                w.byte(UInt8(ascii: ":"))
+                w.padded(m % 60, 2)
+            }
         }
-        return "\(l.date)T\(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))\(zone)"
     }
 
     /// `YYYY-MM-DD HH:MM:SS` at an offset, without the offset.
     public func localISO(offsetSeconds: Int) -> String {
         let l = local(offsetSeconds: offsetSeconds)
-        return "\(l.date) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+        return formatASCII { w in
+            w.date(l.date)
+            w.byte(UInt8(ascii: " "))
+            w.time(l.hour, l.minute, l.second)
+        }
     }
 
     /// `DD.MM.YYYY HH:MM:SS` at an offset, without the offset.
     public func localDotted(offsetSeconds: Int) -> String {
         let l = local(offsetSeconds: offsetSeconds)
-        return "\(l.date.dotted) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+        return formatASCII { w in
+            w.dottedDate(l.date)
+            w.byte(UInt8(ascii: " "))
+            w.time(l.hour, l.minute, l.second)
+        }
+    }
+}
+
+/// Builds short ASCII text (dates, times) in a stack buffer, without the
+/// intermediate strings of interpolation. Room for eight numbers of any size
+/// and their separators.
+@inline(__always)
+func formatASCII(_ body: (inout ASCIIWriter) -> Void) -> String {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 192) { buffer in
+        var w = ASCIIWriter(buffer: buffer)
+        body(&w)
+        return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<w.count]), as: UTF8.self)
+    }
+}
+
+struct ASCIIWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
+
+    init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    @inline(__always)
+    mutating func byte(_ b: UInt8) {
+        buffer[count] = b
+        count += 1
+    }
+
+    /// What `pad(n, width)` gives: the decimal text of `n`, with zeros put in
+    /// front until it has `width` characters (the minus sign counts as one,
+    /// and comes after the zeros).
+    mutating func padded(_ n: Int, _ width: Int) {
+        var digits = 1
+        var rest = n.magnitude / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        let length = digits + (n < 0 ? 1 : 0)
+        var zeros = width - length
+        while zeros > 0 { byte(UInt8(ascii: "0")); zeros -= 1 }
+        if n < 0 { byte(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        var i = count + digits - 1
+        while i >= count {
+            buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m % 10)
+            m /= 10
+            i -= 1
+        }
+        count += digits
+    }
+
+    /// `YYYY-MM-DD`.
+    mutating func date(_ d: LocalDate) {
+        padded(d.year, 4); byte(UInt8(ascii: "-")); padded(d.month, 2); byte(UInt8(ascii: "-")); padded(d.day, 2)
+    }
+
+    /// `DD.MM.YYYY`.
+    mutating func dottedDate(_ d: LocalDate) {
+        padded(d.day, 2); byte(UInt8(ascii: ".")); padded(d.month, 2); byte(UInt8(ascii: ".")); padded(d.year, 4)
+    }
+
+    /// `HH:MM:SS`.
+    mutating func time(_ h: Int, _ m: Int, _ s: Int) {
+        padded(h, 2); byte(UInt8(ascii: ":")); padded(m, 2); byte(UInt8(ascii: ":")); padded(s, 2)
     }
 }
 

@@ -251,3 +251,95 @@ struct ParserFastPathTests {
         #expect(page.envelope == .object([("data", .array([])), ("meta", .object([("x", .string("é"))]))]))
     }
 }
+
+/// Dates and times as the interpolation and `pad` wrote them.
+enum ReferenceTime {
+    static func pad(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+    static func date(_ d: LocalDate) -> String { "\(pad(d.year, 4))-\(pad(d.month, 2))-\(pad(d.day, 2))" }
+    static func dotted(_ d: LocalDate) -> String { "\(pad(d.day, 2)).\(pad(d.month, 2)).\(pad(d.year, 4))" }
+    static func month(_ m: YearMonth) -> String { "\(pad(m.year, 4))-\(pad(m.month, 2))" }
+    static func dottedMonth(_ m: YearMonth) -> String { "\(pad(m.month, 2)).\(pad(m.year, 4))" }
+
+    static func iso(_ t: Timestamp, offsetSeconds: Int) -> String {
+        let l = t.local(offsetSeconds: offsetSeconds)
+        let zone: String
+        if offsetSeconds == 0 {
+            zone = "Z"
+        } else {
+            let m = abs(offsetSeconds) / 60
+            zone = "\(offsetSeconds < 0 ? "-" : "+")\(pad(m / 60, 2)):\(pad(m % 60, 2))"
+        }
+        return "\(date(l.date))T\(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))\(zone)"
+    }
+
+    static func localISO(_ t: Timestamp, offsetSeconds: Int) -> String {
+        let l = t.local(offsetSeconds: offsetSeconds)
+        return "\(date(l.date)) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+    }
+
+    static func localDotted(_ t: Timestamp, offsetSeconds: Int) -> String {
+        let l = t.local(offsetSeconds: offsetSeconds)
+        return "\(dotted(l.date)) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+    }
+}
+
+@Suite("Dates and times are written as before")
+struct TimeFormatFastPathTests {
+    static let offsets = [0, 1, 59, 60, 3600, 6 * 3600, -6 * 3600, 5 * 3600 + 1800, -(3 * 3600 + 1800), -1800, -59,
+                          14 * 3600, -12 * 3600, 99 * 3600 + 59 * 60, 100 * 3600, -123 * 3600 - 7 * 60]
+
+    func check(_ t: Timestamp) {
+        for offset in Self.offsets {
+            #expect(t.iso(offsetSeconds: offset) == ReferenceTime.iso(t, offsetSeconds: offset), "\(t.seconds) \(offset)")
+            #expect(t.localISO(offsetSeconds: offset) == ReferenceTime.localISO(t, offsetSeconds: offset))
+            #expect(t.localDotted(offsetSeconds: offset) == ReferenceTime.localDotted(t, offsetSeconds: offset))
+        }
+        #expect(t.description == ReferenceTime.iso(t, offsetSeconds: 0))
+        let d = t.local(offsetSeconds: 0).date
+        #expect(d.description == ReferenceTime.date(d))
+        #expect(d.dotted == ReferenceTime.dotted(d))
+    }
+
+    @Test func knownTexts() throws {
+        #expect(try Timestamp(iso: "0001-01-01T00:00:00Z").iso(offsetSeconds: -3600) == "0000-12-31T23:00:00-01:00")
+        #expect(try Timestamp(iso: "0999-03-04T05:06:07Z").iso(offsetSeconds: 5 * 3600 + 1800) == "0999-03-04T10:36:07+05:30")
+        #expect(try Timestamp(iso: "0042-01-01T00:00:00Z").localDotted(offsetSeconds: 0) == "01.01.0042 00:00:00")
+        #expect(try Timestamp(iso: "9999-12-31T23:59:59Z").iso(offsetSeconds: 3600) == "10000-01-01T00:59:59+01:00")
+        #expect(Timestamp(seconds: 0).iso(offsetSeconds: -59) == "1969-12-31T23:59:01-00:00")
+        #expect(Timestamp(seconds: 0).iso(offsetSeconds: 100 * 3600) == "1970-01-05T04:00:00+100:00")
+        // Before year 0 the year is negative and `pad` put the zeros before the sign.
+        #expect(Timestamp(seconds: -62_198_755_200).description == "00-1-01-01T00:00:00Z")
+        #expect(LocalDate(daysSinceEpoch: -719_529).description == "00-1-12-31")
+        #expect(LocalDate(daysSinceEpoch: -1_000_000).dotted == "04.02.-768")
+        #expect(try YearMonth(year: 7, month: 3).description == "0007-03")
+        #expect(try YearMonth(year: 7, month: 3).dotted == "03.0007")
+    }
+
+    @Test func edges() {
+        for seconds: Int64 in [0, -1, 1, 86_399, 86_400, -86_400, -86_401, 951_782_400, 4_102_444_800, 253_402_300_799,
+                               253_402_300_800, -62_135_596_800, -62_135_596_801, -62_198_755_200, -1_000_000_000_000,
+                               1_000_000_000_000, 100_000_000_000_000, -100_000_000_000_000] {
+            check(Timestamp(seconds: seconds))
+        }
+    }
+
+    @Test func randomTimes() {
+        var rng = SplitMix(seed: 11)
+        for _ in 0..<5_000 {
+            check(Timestamp(seconds: Int64.random(in: -70_000_000_000...260_000_000_000, using: &rng)))
+        }
+    }
+
+    @Test func months() throws {
+        for year in [1, 9, 10, 99, 100, 999, 1000, 2026, 9999] {
+            for month in 1...12 {
+                let m = try YearMonth(year: year, month: month)
+                #expect(m.description == ReferenceTime.month(m))
+                #expect(m.dotted == ReferenceTime.dottedMonth(m))
+            }
+        }
+    }
+}
