@@ -343,3 +343,74 @@ struct TimeFormatFastPathTests {
         }
     }
 }
+
+/// The name functions as they were: `Character` by `Character`.
+enum ReferenceNames {
+    static func isSeparator(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\u{00A0}" }
+
+    static func splitFullName(_ text: String) throws(ValueError) -> (last: String, first: String, middle: String?) {
+        let words = text.split(whereSeparator: isSeparator)
+        guard words.count >= 2 else { throw ValueError("full name has fewer than two words") }
+        let middle = words.count > 2 ? words[2...].joined(separator: " ") : nil
+        return (String(words[0]), String(words[1]), middle)
+    }
+
+    static func normalizeName(_ text: String) -> String {
+        text.split(whereSeparator: isSeparator).joined(separator: " ")
+    }
+
+    static func trimmed(_ text: String) -> String {
+        var s = Substring(text)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
+
+@Suite("Names and trimmed text come out as before")
+struct NameFastPathTests {
+    /// Compares by UTF-8 bytes: `==` on strings would let canonically
+    /// equivalent texts pass.
+    func check(_ text: String) {
+        #expect(Array(normalizeName(text).utf8) == Array(ReferenceNames.normalizeName(text).utf8), "\(text.unicodeScalars.map(\.value))")
+        #expect(Array(trimmed(text).utf8) == Array(ReferenceNames.trimmed(text).utf8), "\(text.unicodeScalars.map(\.value))")
+        let split = try? splitFullName(text), expected = try? ReferenceNames.splitFullName(text)
+        #expect(split?.last == expected?.last && split?.first == expected?.first && split?.middle == expected?.middle)
+        #expect((split == nil) == (expected == nil))
+    }
+
+    @Test(arguments: [
+        "", " ", "  ", "\t\n", "Иванов", "Иванов Иван", " Иванов  Иван\tИванович\n", "Мамедов Али Гасан\u{00A0}оглы",
+        "\u{00A0}Ёлкина\u{00A0}", "Smith-Jones  Anne", "O'Brien", "Иванов\r\nИван", "a\r\n", "\r\na", "\r", "a\rb",
+        " \u{301}abc", "abc \u{301}", "a \u{301}b", "\u{600} abc", "abc\u{600} ", "a\u{600} b", "x\u{0483} y", "x \u{0483}y",
+        "\u{2003}Иван\u{3000}", "\u{85}x\u{85}", "\u{1C}x\u{1F}", "\u{0B}\u{0C}x\u{0B}\u{0C}", " \u{200D}x", "x \u{200D}",
+        "Zoë  Ångström ", "Ж", " ж ", "a\u{0903} b", "a \u{0903}b", "\u{1F1F7}\u{1F1FA} 😀", "e\u{301} e\u{301}",
+        "\u{7F}x\u{7F}", "\u{0}x\u{0}", "x\u{A0}\u{301}y", "\u{A0}\u{301}", "Иванов \u{00AD}Иван",
+    ])
+    func cases(text: String) {
+        check(text)
+    }
+
+    @Test func knownResults() throws {
+        #expect(normalizeName("  Иванов \t Иван\u{00A0}\u{00A0}Иванович\n") == "Иванов Иван Иванович")
+        #expect(normalizeName("a\r\nb c") == "a\r\nb c")
+        #expect(normalizeName("a \u{301}b") == "a \u{301}b")
+        #expect(trimmed("\r\n\t Иван \u{3000}") == "Иван")
+        #expect(trimmed(" \u{301}abc") == "abc")
+        #expect(trimmed("abc\u{600} ") == "abc\u{600} ")
+        let name = try splitFullName("Мамедов\u{00A0} Али\tГасан  оглы ")
+        #expect(name.last == "Мамедов" && name.first == "Али" && name.middle == "Гасан оглы")
+    }
+
+    @Test func randomTexts() {
+        var rng = SplitMix(seed: 5)
+        let common: [Unicode.Scalar] = [" ", " ", "\t", "\n", "\u{A0}", "\r", "Ж", "а", "я", "Ё", "é", "x", "-", "\u{301}", "\u{3000}"]
+        for _ in 0..<20_000 {
+            var s = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...10, using: &rng) {
+                s.append(Bool.random(using: &rng) ? common.randomElement(using: &rng)! : awkwardScalars.randomElement(using: &rng)!)
+            }
+            check(String(s))
+        }
+    }
+}
