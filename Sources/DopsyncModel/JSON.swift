@@ -34,7 +34,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
     /// The member `key` of an object, or `nil` when absent or not an object.
     public subscript(key: String) -> JSONValue? {
         guard case let .object(members) = self else { return nil }
-        for (k, v) in members where k == key { return v }
+        for i in members.indices where members[i].0 == key { return members[i].1 }
         return nil
     }
 
@@ -183,5 +183,11 @@ extension JSONValue {
     /// `.string(s)`, or `.null` for `nil`.
     public static func string(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
     /// An integer as a JSON number, or `.null` for `nil`.
-    public static func int<I: BinaryInteger>(_ i: I?) -> JSONValue { i.map { .number(String($0)) } ?? .null }
+    public static func int<I: BinaryInteger>(_ i: I?) -> JSONValue {
+        guard let i else { return .null }
+        // Written in a stack buffer: String(_:) of a generic integer goes
+        // through the unspecialized BinaryInteger code.
+        guard let n = Int(exactly: i) else { return .number(String(i)) }
+        return .number(formatASCII { $0.padded(n, 0) })
+    }
 }

@@ -414,3 +414,181 @@ struct NameFastPathTests {
         }
     }
 }
+
+/// Money and СНИЛС as they were read: through arrays of digits.
+enum ReferenceValues {
+    static func parseDecimal(_ text: Substring, scale: Int) -> Int64? {
+        let utf8 = Array(text.utf8)
+        var i = 0
+        var negative = false
+        if i < utf8.count, utf8[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        var digits: [UInt8] = []
+        var fractionDigits = 0
+        var sawDigit = false
+        while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
+            digits.append(utf8[i] - 0x30); i += 1; sawDigit = true
+        }
+        guard sawDigit else { return nil }
+        if i < utf8.count, utf8[i] == UInt8(ascii: ".") || utf8[i] == UInt8(ascii: ",") {
+            i += 1
+            var sawFraction = false
+            while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
+                digits.append(utf8[i] - 0x30); i += 1; fractionDigits += 1; sawFraction = true
+            }
+            guard sawFraction else { return nil }
+        }
+        var exponent = 0
+        if i < utf8.count, utf8[i] == UInt8(ascii: "e") || utf8[i] == UInt8(ascii: "E") {
+            i += 1
+            var expNegative = false
+            if i < utf8.count, utf8[i] == UInt8(ascii: "+") || utf8[i] == UInt8(ascii: "-") {
+                expNegative = utf8[i] == UInt8(ascii: "-"); i += 1
+            }
+            var sawExp = false
+            while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
+                exponent = exponent * 10 + Int(utf8[i] - 0x30); i += 1; sawExp = true
+                if exponent > 40 { return nil }
+            }
+            guard sawExp else { return nil }
+            if expNegative { exponent = -exponent }
+        }
+        guard i == utf8.count else { return nil }
+        let shift = exponent - fractionDigits + scale
+        guard shift >= 0 else { return nil }
+        var result: Int64 = 0
+        for d in digits {
+            let (m, o1) = result.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(d))
+            if o1 || o2 { return nil }
+            result = a
+        }
+        for _ in 0..<shift {
+            let (m, o) = result.multipliedReportingOverflow(by: 10)
+            if o { return nil }
+            result = m
+        }
+        return negative ? -result : result
+    }
+
+    /// The СНИЛС reading as it was; the error's reason or the two forms.
+    static func snils(_ text: String) -> Result<(digits: String, formatted: String), ValueError> {
+        let bytes = Array(text.utf8)
+        var d: [UInt8] = []
+        if bytes.count == 11 {
+            guard bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return .failure(ValueError("СНИЛС is not eleven digits"))
+            }
+            d = bytes.map { $0 - 0x30 }
+        } else if bytes.count == 14 {
+            for (i, b) in bytes.enumerated() {
+                switch i {
+                case 3, 7: guard b == UInt8(ascii: "-") else { return .failure(ValueError("СНИЛС is not in the form NNN-NNN-NNN CC")) }
+                case 11: guard b == UInt8(ascii: " ") else { return .failure(ValueError("СНИЛС is not in the form NNN-NNN-NNN CC")) }
+                default:
+                    guard b >= 0x30, b <= 0x39 else { return .failure(ValueError("СНИЛС is not in the form NNN-NNN-NNN CC")) }
+                    d.append(b - 0x30)
+                }
+            }
+        } else {
+            return .failure(ValueError("СНИЛС is neither eleven digits nor NNN-NNN-NNN CC"))
+        }
+        let body = d[0..<9].reduce(0) { $0 * 10 + Int($1) }
+        let check = Int(d[9]) * 10 + Int(d[10])
+        if body > 1_001_998 {
+            guard Snils.checksum(d[0..<9]) == check else { return .failure(ValueError("СНИЛС checksum does not match")) }
+        }
+        let s = d.map { Character(Unicode.Scalar($0 + 0x30)) }
+        return .success((String(s), "\(String(s[0..<3]))-\(String(s[3..<6]))-\(String(s[6..<9])) \(String(s[9..<11]))"))
+    }
+}
+
+@Suite("Money, СНИЛС and integers are read and written as before")
+struct ValueFastPathTests {
+    func checkMoney(_ text: String) {
+        for scale in [0, 2] {
+            let expected = ReferenceValues.parseDecimal(Substring(text), scale: scale)
+            let got = scale == 2 ? try? Kopecks(roubles: text).value : try? Kopecks(kopecksText: text).value
+            #expect(got == expected, "\(text) at scale \(scale)")
+        }
+        #expect((try? Kopecks(roubles: text[...]))?.value == ReferenceValues.parseDecimal(Substring(text), scale: 2))
+    }
+
+    @Test(arguments: [
+        "", "-", "0", "-0", "00012.30", "1250.00", "1250,5", "1.2505e3", "1e2", "1E+2", "1e-2", "5e-3", "1e41", "1e40",
+        "9223372036854775807", "9223372036854775808", "-9223372036854775808", "92233720368547758.07", "92233720368547758.08",
+        "922337203685477580.7e1", "0.0000000000000000000001e22", "00000000000000000000000000001", "1.", ".5", "1e", "1e+",
+        "--1", "+1", "1 ", " 1", "1,2,3", "12,5o", "١٢", "1.5e-1", "0e0", "0.00e-5",
+    ])
+    func money(text: String) {
+        checkMoney(text)
+    }
+
+    @Test func randomMoney() {
+        var rng = SplitMix(seed: 13)
+        let pieces = ["0", "1", "9", "12", "99999", "922337203685477", "-", ".", ",", "e", "E", "+", "-", "5", "00", "x"]
+        for _ in 0..<20_000 {
+            checkMoney((0..<Int.random(in: 1...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined())
+        }
+    }
+
+    func checkSnils(_ text: String) {
+        let got: Result<(digits: String, formatted: String), ValueError>
+        do {
+            let s = try Snils(text)
+            got = .success((s.digits, s.formatted))
+        } catch {
+            got = .failure(error)
+        }
+        switch (got, ReferenceValues.snils(text)) {
+        case let (.success(a), .success(b)):
+            #expect(a.digits == b.digits && a.formatted == b.formatted, "\(text)")
+        case let (.failure(a), .failure(b)):
+            #expect(a == b, "\(text)")
+        default:
+            Issue.record("\(text): \(got) against \(ReferenceValues.snils(text))")
+        }
+        // The generic form reads a substring the same way.
+        #expect((try? Snils(text[...]))?.formatted == (try? Snils(text))?.formatted)
+    }
+
+    @Test(arguments: [
+        "11223344595", "112-233-445 95", "112-233-445 96", "001-001-998 77", "00100199877", "001-001-999 77",
+        "1122334459", "112-233-44595", "112 233 445 95", "11223344a95", "112-233-445-95", "", "٠١٢٣٤٥٦٧٨٩٠",
+        "112–233–445 95", "00000000000", "000-000-000 00", "99999999999",
+    ])
+    func snils(text: String) {
+        checkSnils(text)
+    }
+
+    @Test func randomSnils() {
+        var rng = SplitMix(seed: 17)
+        for _ in 0..<20_000 {
+            var digits = (0..<11).map { _ in Character(Unicode.Scalar(UInt8.random(in: 0x30...0x39, using: &rng))) }
+            if Int.random(in: 0..<4, using: &rng) == 0 { digits[Int.random(in: 0..<11, using: &rng)] = "x" }
+            let plain = String(digits)
+            // A valid checksum about half of the time.
+            let nine = plain.utf8.prefix(9).map { $0 &- 48 }
+            let sum = Snils.checksum(nine)
+            let fixed = Bool.random(using: &rng) && !plain.contains("x")
+                ? String(plain.prefix(9)) + (sum < 10 ? "0" : "") + String(sum) : plain
+            checkSnils(fixed)
+            let f = Array(fixed)
+            checkSnils("\(String(f[0..<3]))-\(String(f[3..<6]))-\(String(f[6..<9])) \(String(f[9..<11]))")
+        }
+    }
+
+    @Test func integers() {
+        for i in [0, 1, -1, 9, 10, -10, 99, 100, 12_345, Int.max, Int.min, Int(Int32.max), -9_999_999_999] {
+            #expect(JSONValue.int(i) == .number(String(i)))
+        }
+        #expect(JSONValue.int(Int64.min) == .number("-9223372036854775808"))
+        #expect(JSONValue.int(UInt64.max) == .number("18446744073709551615"))
+        #expect(JSONValue.int(UInt8(7)) == .number("7"))
+        #expect(JSONValue.int(Int?.none) == .null)
+        var rng = SplitMix(seed: 19)
+        for _ in 0..<10_000 {
+            let i = Int64(bitPattern: rng.next()) >> Int64.random(in: 0...63, using: &rng)
+            #expect(JSONValue.int(i) == .number(String(i)))
+        }
+    }
+}
