@@ -132,8 +132,7 @@ enum NameText {
     }
 
     static func normalized(_ text: String) -> Result {
-        var text = text
-        return text.withUTF8 { b -> Result in
+        return withUTF8Bytes(of: text) { b -> Result in
             // First pass: is the text handled, and is it already one word after
             // another with single spaces between?
             var i = 0
@@ -165,8 +164,7 @@ enum NameText {
     /// The words of `text` split at separators, or nil when the text has
     /// characters the byte-level code does not handle.
     static func words(_ text: String) -> [String]? {
-        var text = text
-        return text.withUTF8 { b -> [String]? in
+        return withUTF8Bytes(of: text) { b -> [String]? in
             var i = 0
             while i < b.count {
                 let length = scalarLength(b, i)
@@ -201,8 +199,7 @@ enum NameText {
     /// Such a character is never joined to the white space next to it, so
     /// cutting bytes cuts the same characters `trimmed` does.
     static func trimmedASCII(_ text: String) -> Result {
-        var text = text
-        return text.withUTF8 { b -> Result in
+        return withUTF8Bytes(of: text) { b -> Result in
             @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
             var start = 0
             var end = b.count

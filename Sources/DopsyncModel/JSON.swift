@@ -127,8 +127,7 @@ extension JSONValue {
     /// copied as its UTF-8 bytes, a run at a time.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var s = s
-        s.withUTF8 { bytes in
+        withUTF8Bytes(of: s) { bytes in
             var runStart = 0
             var i = 0
             let n = bytes.count
@@ -172,8 +171,7 @@ extension JSONValue {
     /// Appends the UTF-8 bytes of `s`.
     @inline(__always)
     static func appendText(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { out.append(contentsOf: $0) }
+        withUTF8Bytes(of: s) { out.append(contentsOf: $0) }
     }
 }
 

@@ -61,8 +61,7 @@ public struct Kopecks: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Parses `text` as a decimal and returns it times 10^scale, or `nil` when
     /// it is not a decimal number or is not whole at that scale.
     static func parseDecimal(_ text: String, scale: Int) -> Int64? {
-        var text = text
-        return text.withUTF8 { parseDecimal($0, scale: scale) }
+        return withUTF8Bytes(of: text) { parseDecimal($0, scale: scale) }
     }
 
     /// Reads the bytes in place, in one pass: every digit, of the integer

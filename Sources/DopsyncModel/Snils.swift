@@ -21,8 +21,7 @@ public struct Snils: Sendable, Hashable {
     /// Reads either wire form from a `String`: the bytes are read in place
     /// and both forms written from one stack buffer.
     public init(_ text: String) throws(ValueError) {
-        var text = text
-        let read = text.withUTF8 { bytes -> Result<(digits: String, formatted: String), ValueError> in
+        let read = withUTF8Bytes(of: text) { bytes -> Result<(digits: String, formatted: String), ValueError> in
             // The eleven digit values, as in `NNN-NNN-NNN CC`'s positions 0-2, 4-6, 8-10, 12-13.
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 11) { d in
                 if bytes.count == 11 {

@@ -321,51 +321,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 }
 
-/// Builds short ASCII text (dates, times) in a stack buffer, without the
-/// intermediate strings of interpolation. Room for eight numbers of any size
-/// and their separators.
-@inline(__always)
-func formatASCII(_ body: (inout ASCIIWriter) -> Void) -> String {
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 192) { buffer in
-        var w = ASCIIWriter(buffer: buffer)
-        body(&w)
-        return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<w.count]), as: UTF8.self)
-    }
-}
-
-struct ASCIIWriter {
-    let buffer: UnsafeMutableBufferPointer<UInt8>
-    var count = 0
-
-    init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
-
-    @inline(__always)
-    mutating func byte(_ b: UInt8) {
-        buffer[count] = b
-        count += 1
-    }
-
-    /// What `pad(n, width)` gives: the decimal text of `n`, with zeros put in
-    /// front until it has `width` characters (the minus sign counts as one,
-    /// and comes after the zeros).
-    mutating func padded(_ n: Int, _ width: Int) {
-        var digits = 1
-        var rest = n.magnitude / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        let length = digits + (n < 0 ? 1 : 0)
-        var zeros = width - length
-        while zeros > 0 { byte(UInt8(ascii: "0")); zeros -= 1 }
-        if n < 0 { byte(UInt8(ascii: "-")) }
-        var m = n.magnitude
-        var i = count + digits - 1
-        while i >= count {
-            buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m % 10)
-            m /= 10
-            i -= 1
-        }
-        count += digits
-    }
-
+extension ASCIIWriter {
     /// `YYYY-MM-DD`.
     mutating func date(_ d: LocalDate) {
         padded(d.year, 4); byte(UInt8(ascii: "-")); padded(d.month, 2); byte(UInt8(ascii: "-")); padded(d.day, 2)
@@ -380,13 +336,6 @@ struct ASCIIWriter {
     mutating func time(_ h: Int, _ m: Int, _ s: Int) {
         padded(h, 2); byte(UInt8(ascii: ":")); padded(m, 2); byte(UInt8(ascii: ":")); padded(s, 2)
     }
-}
-
-/// Calls `body` with the UTF-8 bytes of `text`, in place.
-@inline(__always)
-func withUTF8Bytes<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-    var text = text
-    return text.withUTF8(body)
 }
 
 /// The integer in `count` ASCII digits of `b` from `start`, or nil.
