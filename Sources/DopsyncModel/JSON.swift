@@ -34,7 +34,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
     /// The member `key` of an object, or `nil` when absent or not an object.
     public subscript(key: String) -> JSONValue? {
         guard case let .object(members) = self else { return nil }
-        for (k, v) in members where k == key { return v }
+        for i in members.indices where members[i].0 == key { return members[i].1 }
         return nil
     }
 
@@ -73,64 +73,105 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 extension JSONValue {
     /// Compact JSON text: no spaces, keys in member order, non-ASCII kept as UTF-8.
     public func serialized() -> String {
-        var out = ""
-        out.reserveCapacity(256)
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         write(into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Appends the compact JSON text of this value to `out`.
     public func write(into out: inout String) {
+        out += serialized()
+    }
+
+    /// Appends the compact JSON text of this value to `out`, as UTF-8 bytes.
+    public func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case let .bool(b): out += b ? "true" : "false"
-        case let .number(text): out += text
+        case .null: JSONValue.appendLiteral("null", to: &out)
+        case let .bool(b): JSONValue.appendLiteral(b ? "true" : "false", to: &out)
+        case let .number(text): JSONValue.appendText(text, to: &out)
         case let .string(s): JSONValue.writeString(s, into: &out)
         case let .array(items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+            out.append(UInt8(ascii: "["))
+            var first = true
+            for item in items {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 item.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case let .object(members):
-            out += "{"
-            for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.writeString(key, into: &out)
-                out += ":"
-                value.write(into: &out)
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for member in members {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                JSONValue.writeString(member.0, into: &out)
+                out.append(UInt8(ascii: ":"))
+                member.1.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
     /// Appends `s` as a JSON string literal, escaping only what JSON requires.
     public static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        var needsEscape = false
-        for byte in s.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            needsEscape = true
-            break
-        }
-        if !needsEscape {
-            out += s
-        } else {
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: out.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        writeString(s, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `s` as a JSON string literal to `out`, escaping only what JSON
+    /// requires: `"`, `\`, and the control characters below U+0020 (`\n`,
+    /// `\r`, `\t`, else `\u00xx`). Everything else, non-ASCII included, is
+    /// copied as its UTF-8 bytes, a run at a time.
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        withUTF8Bytes(of: s) { bytes in
+            var runStart = 0
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                let byte = bytes[i]
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C {
+                    i += 1
+                    continue
                 }
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                switch byte {
+                case 0x22: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
+                case 0x5C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                default:
+                    // `\u00xx` with lowercase hex digits.
+                    out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "u"))
+                    out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "0"))
+                    out.append(hexDigit(byte >> 4)); out.append(hexDigit(byte & 0x0F))
+                }
+                i += 1
+                runStart = i
             }
+            if runStart < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<n])) }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A lowercase hex digit of a value below 16.
+    @inline(__always)
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") - 10 + v }
+
+    /// Appends the UTF-8 bytes of `s`.
+    @inline(__always)
+    static func appendLiteral(_ s: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// Appends the UTF-8 bytes of `s`.
+    @inline(__always)
+    static func appendText(_ s: String, to out: inout [UInt8]) {
+        withUTF8Bytes(of: s) { out.append(contentsOf: $0) }
     }
 }
 
@@ -140,5 +181,11 @@ extension JSONValue {
     /// `.string(s)`, or `.null` for `nil`.
     public static func string(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
     /// An integer as a JSON number, or `.null` for `nil`.
-    public static func int<I: BinaryInteger>(_ i: I?) -> JSONValue { i.map { .number(String($0)) } ?? .null }
+    public static func int<I: BinaryInteger>(_ i: I?) -> JSONValue {
+        guard let i else { return .null }
+        // Written in a stack buffer: String(_:) of a generic integer goes
+        // through the unspecialized BinaryInteger code.
+        guard let n = Int(exactly: i) else { return .number(String(i)) }
+        return .number(formatASCII { $0.padded(n, 0) })
+    }
 }

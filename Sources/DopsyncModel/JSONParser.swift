@@ -171,6 +171,8 @@ public struct JSONParser: ~Copyable {
         var members: [(String, JSONValue)] = []
         skipSpace()
         if peek() == UInt8(ascii: "}") { pos += 1; return .object(members) }
+        // Records have a dozen or two members: one allocation instead of five.
+        members.reserveCapacity(16)
         while true {
             skipSpace()
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -193,6 +195,7 @@ public struct JSONParser: ~Copyable {
         var items: [JSONValue] = []
         skipSpace()
         if peek() == UInt8(ascii: "]") { pos += 1; return .array(items) }
+        items.reserveCapacity(8)
         while true {
             skipSpace()
             items.append(try parseValue())
@@ -231,36 +234,43 @@ public struct JSONParser: ~Copyable {
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         try expect(UInt8(ascii: "\""))
         let start = pos
-        // Fast path: no escapes.
+        // Fast path: no escapes. `high` collects the bits of every byte, so
+        // ASCII text (high bit clear) needs no UTF-8 check.
+        var high: UInt8 = 0
         while pos < bytes.count {
             let c = bytes[pos]
             if c == UInt8(ascii: "\"") {
-                let s = try validUTF8(start..<pos)
+                if high >= 0x80 { try checkUTF8(start..<pos) }
+                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
                 pos += 1
                 return s
             }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw error("control character in a string") }
+            high |= c
             pos += 1
         }
-        var scalars = String.UnicodeScalarView()
-        scalars.append(contentsOf: try validUTF8(start..<pos).unicodeScalars)
+        // With escapes: the text is built as UTF-8 bytes.
+        var out: [UInt8] = []
+        out.reserveCapacity(pos - start + 16)
+        if high >= 0x80 { try checkUTF8(start..<pos) }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<pos]))
         while true {
             let c = try next()
             switch c {
             case UInt8(ascii: "\""):
-                return String(scalars)
+                return String(decoding: out, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 let e = try next()
                 switch e {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+                case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800...0xDBFF).contains(code) {
@@ -272,7 +282,7 @@ public struct JSONParser: ~Copyable {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
-                    scalars.append(scalar)
+                    UTF8.encode(scalar) { out.append($0) }
                 default:
                     throw error("invalid escape", back: 1)
                 }
@@ -280,10 +290,13 @@ public struct JSONParser: ~Copyable {
                 if c < 0x20 { throw error("control character in a string", back: 1) }
                 // Copy a run of plain bytes at once.
                 let runStart = pos - 1
+                var runHigh = c
                 while pos < bytes.count, bytes[pos] != UInt8(ascii: "\""), bytes[pos] != UInt8(ascii: "\\"), bytes[pos] >= 0x20 {
+                    runHigh |= bytes[pos]
                     pos += 1
                 }
-                scalars.append(contentsOf: try validUTF8(runStart..<pos).unicodeScalars)
+                if runHigh >= 0x80 { try checkUTF8(runStart..<pos) }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<pos]))
             }
         }
     }
@@ -303,11 +316,46 @@ public struct JSONParser: ~Copyable {
         return v
     }
 
-    private func validUTF8(_ range: Range<Int>) throws(JSONSyntaxError) -> String {
-        let slice = UnsafeBufferPointer(rebasing: bytes[range])
-        guard let s = String(validating: slice, as: UTF8.self) else {
+    /// Throws unless the bytes in `range` are well-formed UTF-8.
+    private func checkUTF8(_ range: Range<Int>) throws(JSONSyntaxError) {
+        guard JSONParser.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[range])) else {
             throw JSONSyntaxError(offset: range.lowerBound, reason: "invalid UTF-8 in a string")
         }
-        return s
+    }
+
+    /// Whether `b` is well-formed UTF-8 (The Unicode Standard, table 3-7):
+    /// no overlong forms, no surrogates, nothing above U+10FFFF, nothing cut
+    /// short.
+    static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 {
+                i += 1
+            } else if c < 0xC2 {
+                return false
+            } else if c < 0xE0 {
+                guard i + 1 < n, b[i + 1] & 0xC0 == 0x80 else { return false }
+                i += 2
+            } else if c < 0xF0 {
+                guard i + 2 < n else { return false }
+                let c1 = b[i + 1]
+                let low: UInt8 = c == 0xE0 ? 0xA0 : 0x80
+                let high: UInt8 = c == 0xED ? 0x9F : 0xBF
+                guard c1 >= low, c1 <= high, b[i + 2] & 0xC0 == 0x80 else { return false }
+                i += 3
+            } else if c < 0xF5 {
+                guard i + 3 < n else { return false }
+                let c1 = b[i + 1]
+                let low: UInt8 = c == 0xF0 ? 0x90 : 0x80
+                let high: UInt8 = c == 0xF4 ? 0x8F : 0xBF
+                guard c1 >= low, c1 <= high, b[i + 2] & 0xC0 == 0x80, b[i + 3] & 0xC0 == 0x80 else { return false }
+                i += 4
+            } else {
+                return false
+            }
+        }
+        return true
     }
 }

@@ -32,7 +32,12 @@ public struct Kopecks: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// - Throws: `ValueError` when the text is not such a number or has more
     ///   than two decimals.
     public init(roubles text: some StringProtocol) throws(ValueError) {
-        guard let v = Kopecks.parseDecimal(Substring(text), scale: 2) else {
+        try self.init(roubles: String(text))
+    }
+
+    /// Parses roubles from a `String` (see the generic form).
+    public init(roubles text: String) throws(ValueError) {
+        guard let v = Kopecks.parseDecimal(text, scale: 2) else {
             throw ValueError("\"\(text)\" is not an amount of roubles with at most two decimals")
         }
         self.value = v
@@ -42,7 +47,12 @@ public struct Kopecks: Sendable, Hashable, Comparable, CustomStringConvertible {
     ///
     /// - Throws: `ValueError` when the text is not an integer.
     public init(kopecksText text: some StringProtocol) throws(ValueError) {
-        guard let v = Kopecks.parseDecimal(Substring(text), scale: 0) else {
+        try self.init(kopecksText: String(text))
+    }
+
+    /// Parses a whole number of kopecks from a `String`.
+    public init(kopecksText text: String) throws(ValueError) {
+        guard let v = Kopecks.parseDecimal(text, scale: 0) else {
             throw ValueError("\"\(text)\" is not a whole number of kopecks")
         }
         self.value = v
@@ -50,23 +60,38 @@ public struct Kopecks: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses `text` as a decimal and returns it times 10^scale, or `nil` when
     /// it is not a decimal number or is not whole at that scale.
-    static func parseDecimal(_ text: Substring, scale: Int) -> Int64? {
-        let utf8 = Array(text.utf8)
+    static func parseDecimal(_ text: String, scale: Int) -> Int64? {
+        return withUTF8Bytes(of: text) { parseDecimal($0, scale: scale) }
+    }
+
+    /// Reads the bytes in place, in one pass: every digit, of the integer
+    /// part and the fraction, goes straight into the value, and every failure
+    /// (a syntax error or an overflow) is `nil`, so which is found first does
+    /// not matter.
+    static func parseDecimal(_ utf8: UnsafeBufferPointer<UInt8>, scale: Int) -> Int64? {
         var i = 0
         var negative = false
         if i < utf8.count, utf8[i] == UInt8(ascii: "-") { negative = true; i += 1 }
-        var digits: [UInt8] = []
+        var result: Int64 = 0
+        @inline(__always) func push(_ digit: UInt8) -> Bool {
+            let (m, o1) = result.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(digit))
+            result = a
+            return !(o1 || o2)
+        }
         var fractionDigits = 0
         var sawDigit = false
         while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
-            digits.append(utf8[i] - 0x30); i += 1; sawDigit = true
+            guard push(utf8[i] - 0x30) else { return nil }
+            i += 1; sawDigit = true
         }
         guard sawDigit else { return nil }
         if i < utf8.count, utf8[i] == UInt8(ascii: ".") || utf8[i] == UInt8(ascii: ",") {
             i += 1
             var sawFraction = false
             while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
-                digits.append(utf8[i] - 0x30); i += 1; fractionDigits += 1; sawFraction = true
+                guard push(utf8[i] - 0x30) else { return nil }
+                i += 1; fractionDigits += 1; sawFraction = true
             }
             guard sawFraction else { return nil }
         }
@@ -87,17 +112,9 @@ public struct Kopecks: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         guard i == utf8.count else { return nil }
         // value = digits × 10^(exponent − fractionDigits); we want it × 10^scale.
-        // value = digits × 10^(exponent − fractionDigits); we want it × 10^scale.
         // More decimals than the scale is invalid even when they are zeros.
         let shift = exponent - fractionDigits + scale
         guard shift >= 0 else { return nil }
-        var result: Int64 = 0
-        for d in digits {
-            let (m, o1) = result.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(d))
-            if o1 || o2 { return nil }
-            result = a
-        }
         for _ in 0..<shift {
             let (m, o) = result.multipliedReportingOverflow(by: 10)
             if o { return nil }

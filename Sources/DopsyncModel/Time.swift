@@ -17,21 +17,33 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Reads `YYYY-MM-DD`.
     public init(iso text: some StringProtocol) throws(ValueError) {
-        let b = Array(text.utf8)
-        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else {
-            throw ValueError("\"\(text)\" is not a date YYYY-MM-DD")
+        try self.init(iso: String(text))
+    }
+
+    /// Reads `YYYY-MM-DD` from a `String`, in place.
+    public init(iso text: String) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> (Int, Int, Int)? in
+            guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+                  let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else { return nil }
+            return (y, m, d)
         }
+        guard let (y, m, d) = parts else { throw ValueError("\"\(text)\" is not a date YYYY-MM-DD") }
         try self.init(year: y, month: m, day: d)
     }
 
     /// Reads `DD.MM.YYYY`.
     public init(dotted text: some StringProtocol) throws(ValueError) {
-        let b = Array(text.utf8)
-        guard b.count == 10, b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: "."),
-              let d = digits(b, 0, 2), let m = digits(b, 3, 2), let y = digits(b, 6, 4) else {
-            throw ValueError("\"\(text)\" is not a date DD.MM.YYYY")
+        try self.init(dotted: String(text))
+    }
+
+    /// Reads `DD.MM.YYYY` from a `String`, in place.
+    public init(dotted text: String) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> (Int, Int, Int)? in
+            guard b.count == 10, b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: "."),
+                  let d = digits(b, 0, 2), let m = digits(b, 3, 2), let y = digits(b, 6, 4) else { return nil }
+            return (y, m, d)
         }
+        guard let (y, m, d) = parts else { throw ValueError("\"\(text)\" is not a date DD.MM.YYYY") }
         try self.init(year: y, month: m, day: d)
     }
 
@@ -40,10 +52,10 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `YYYY-MM-DD`.
-    public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+    public var description: String { formatASCII { $0.date(self) } }
 
     /// `DD.MM.YYYY`.
-    public var dotted: String { "\(pad(day, 2)).\(pad(month, 2)).\(pad(year, 4))" }
+    public var dotted: String { formatASCII { $0.dottedDate(self) } }
 
     /// Days since 1970-01-01 (negative before it).
     public var daysSinceEpoch: Int { LocalDate.days(fromCivil: year, month, day) }
@@ -107,28 +119,44 @@ public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Reads `YYYY-MM`.
     public init(iso text: some StringProtocol) throws(ValueError) {
-        let b = Array(text.utf8)
-        guard b.count == 7, b[4] == UInt8(ascii: "-"), let y = digits(b, 0, 4), let m = digits(b, 5, 2) else {
-            throw ValueError("\"\(text)\" is not a month YYYY-MM")
+        try self.init(iso: String(text))
+    }
+
+    /// Reads `YYYY-MM` from a `String`, in place.
+    public init(iso text: String) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> (Int, Int)? in
+            guard b.count == 7, b[4] == UInt8(ascii: "-"), let y = digits(b, 0, 4), let m = digits(b, 5, 2) else { return nil }
+            return (y, m)
         }
+        guard let (y, m) = parts else { throw ValueError("\"\(text)\" is not a month YYYY-MM") }
         try self.init(year: y, month: m)
     }
 
     /// Reads `MM.YYYY`.
     public init(dotted text: some StringProtocol) throws(ValueError) {
-        let b = Array(text.utf8)
-        guard b.count == 7, b[2] == UInt8(ascii: "."), let m = digits(b, 0, 2), let y = digits(b, 3, 4) else {
-            throw ValueError("\"\(text)\" is not a month MM.YYYY")
+        try self.init(dotted: String(text))
+    }
+
+    /// Reads `MM.YYYY` from a `String`, in place.
+    public init(dotted text: String) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> (Int, Int)? in
+            guard b.count == 7, b[2] == UInt8(ascii: "."), let m = digits(b, 0, 2), let y = digits(b, 3, 4) else { return nil }
+            return (y, m)
         }
+        guard let (y, m) = parts else { throw ValueError("\"\(text)\" is not a month MM.YYYY") }
         try self.init(year: y, month: m)
     }
 
     public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
 
     /// `YYYY-MM`.
-    public var description: String { "\(pad(year, 4))-\(pad(month, 2))" }
+    public var description: String {
+        formatASCII { w in w.padded(year, 4); w.byte(UInt8(ascii: "-")); w.padded(month, 2) }
+    }
     /// `MM.YYYY`.
-    public var dotted: String { "\(pad(month, 2)).\(pad(year, 4))" }
+    public var dotted: String {
+        formatASCII { w in w.padded(month, 2); w.byte(UInt8(ascii: ".")); w.padded(year, 4) }
+    }
 }
 
 /// An instant in UTC with seconds precision.
@@ -150,61 +178,86 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// - Throws: `ValueError` when the text has another form, has no offset,
     ///   or names a time that does not exist.
     public init(iso text: some StringProtocol) throws(ValueError) {
-        let b = Array(text.utf8)
-        func fail() -> ValueError { ValueError("\"\(text)\" is not an ISO 8601 time with an offset") }
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
-              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
-            throw fail()
+        try self.init(iso: String(text))
+    }
+
+    /// Reads ISO 8601 with an offset from a `String`, in place.
+    public init(iso text: String) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> LocalParts? in
+            guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+                  b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+                  let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
+                  let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
+                return nil
+            }
+            var i = 19
+            if i < b.count, b[i] == UInt8(ascii: ".") {
+                i += 1
+                let start = i
+                while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+                guard i > start else { return nil }
+            }
+            guard i < b.count else { return nil }
+            var offset = 0
+            if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+                guard i + 1 == b.count else { return nil }
+            } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
+                guard b.count == i + 6, b[i + 3] == UInt8(ascii: ":"),
+                      let oh = digits(b, i + 1, 2), let om = digits(b, i + 4, 2), oh < 24, om < 60 else { return nil }
+                offset = sign * (oh * 3600 + om * 60)
+            } else {
+                return nil
+            }
+            return LocalParts(y: y, mo: mo, d: d, h: h, mi: mi, s: s, offset: offset)
         }
-        var i = 19
-        if i < b.count, b[i] == UInt8(ascii: ".") {
-            i += 1
-            let start = i
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
-            guard i > start else { throw fail() }
-        }
-        guard i < b.count else { throw fail() }
+        guard let p = parts else { throw ValueError("\"\(text)\" is not an ISO 8601 time with an offset") }
+        try self.init(localYear: p.y, month: p.mo, day: p.d, hour: p.h, minute: p.mi, second: p.s, offsetSeconds: p.offset)
+    }
+
+    /// The fields of a time as read, before they are checked.
+    private struct LocalParts {
+        var y, mo, d, h, mi, s: Int
         var offset = 0
-        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
-            guard i + 1 == b.count else { throw fail() }
-        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
-            guard b.count == i + 6, b[i + 3] == UInt8(ascii: ":"),
-                  let oh = digits(b, i + 1, 2), let om = digits(b, i + 4, 2), oh < 24, om < 60 else { throw fail() }
-            offset = sign * (oh * 3600 + om * 60)
-        } else {
-            throw fail()
-        }
-        try self.init(localYear: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offset)
     }
 
     /// Reads a local time without an offset, `YYYY-MM-DD HH:MM:SS`, at a fixed
     /// offset from UTC.
     public init(localISO text: some StringProtocol, offsetSeconds: Int) throws(ValueError) {
-        let b = Array(text.utf8)
-        guard b.count == 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: " "),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
-              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
-            throw ValueError("\"\(text)\" is not a time YYYY-MM-DD HH:MM:SS")
+        try self.init(localISO: String(text), offsetSeconds: offsetSeconds)
+    }
+
+    /// Reads `YYYY-MM-DD HH:MM:SS` from a `String`, in place.
+    public init(localISO text: String, offsetSeconds: Int) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> LocalParts? in
+            guard b.count == 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: " "),
+                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+                  let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
+                  let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else { return nil }
+            return LocalParts(y: y, mo: mo, d: d, h: h, mi: mi, s: s)
         }
-        try self.init(localYear: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offsetSeconds)
+        guard let p = parts else { throw ValueError("\"\(text)\" is not a time YYYY-MM-DD HH:MM:SS") }
+        try self.init(localYear: p.y, month: p.mo, day: p.d, hour: p.h, minute: p.mi, second: p.s, offsetSeconds: offsetSeconds)
     }
 
     /// Reads a local time without an offset, `DD.MM.YYYY HH:MM:SS`, at a fixed
     /// offset from UTC.
     public init(localDotted text: some StringProtocol, offsetSeconds: Int) throws(ValueError) {
-        let b = Array(text.utf8)
-        guard b.count == 19, b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: "."), b[10] == UInt8(ascii: " "),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let d = digits(b, 0, 2), let mo = digits(b, 3, 2), let y = digits(b, 6, 4),
-              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else {
-            throw ValueError("\"\(text)\" is not a time DD.MM.YYYY HH:MM:SS")
+        try self.init(localDotted: String(text), offsetSeconds: offsetSeconds)
+    }
+
+    /// Reads `DD.MM.YYYY HH:MM:SS` from a `String`, in place.
+    public init(localDotted text: String, offsetSeconds: Int) throws(ValueError) {
+        let parts = withUTF8Bytes(of: text) { b -> LocalParts? in
+            guard b.count == 19, b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: "."), b[10] == UInt8(ascii: " "),
+                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+                  let d = digits(b, 0, 2), let mo = digits(b, 3, 2), let y = digits(b, 6, 4),
+                  let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else { return nil }
+            return LocalParts(y: y, mo: mo, d: d, h: h, mi: mi, s: s)
         }
-        try self.init(localYear: y, month: mo, day: d, hour: h, minute: mi, second: s, offsetSeconds: offsetSeconds)
+        guard let p = parts else { throw ValueError("\"\(text)\" is not a time DD.MM.YYYY HH:MM:SS") }
+        try self.init(localYear: p.y, month: p.mo, day: p.d, hour: p.h, minute: p.mi, second: p.s, offsetSeconds: offsetSeconds)
     }
 
     /// A local wall-clock time at a fixed offset from UTC.
@@ -231,32 +284,63 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// ISO 8601 at an offset: `Z` for zero, else `+HH:MM`.
     public func iso(offsetSeconds: Int) -> String {
         let l = local(offsetSeconds: offsetSeconds)
-        let zone: String
-        if offsetSeconds == 0 {
-            zone = "Z"
-        } else {
-            let m = abs(offsetSeconds) / 60
-            zone = "\(offsetSeconds < 0 ? "-" : "+")\(pad(m / 60, 2)):\(pad(m % 60, 2))"
+        return formatASCII { w in
+            w.date(l.date)
+            w.byte(UInt8(ascii: "T"))
+            w.time(l.hour, l.minute, l.second)
+            if offsetSeconds == 0 {
+                w.byte(UInt8(ascii: "Z"))
+            } else {
+                let m = abs(offsetSeconds) / 60
+                w.byte(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                w.padded(m / 60, 2)
+                w.byte(UInt8(ascii: ":"))
+                w.padded(m % 60, 2)
+            }
         }
-        return "\(l.date)T\(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))\(zone)"
     }
 
     /// `YYYY-MM-DD HH:MM:SS` at an offset, without the offset.
     public func localISO(offsetSeconds: Int) -> String {
         let l = local(offsetSeconds: offsetSeconds)
-        return "\(l.date) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+        return formatASCII { w in
+            w.date(l.date)
+            w.byte(UInt8(ascii: " "))
+            w.time(l.hour, l.minute, l.second)
+        }
     }
 
     /// `DD.MM.YYYY HH:MM:SS` at an offset, without the offset.
     public func localDotted(offsetSeconds: Int) -> String {
         let l = local(offsetSeconds: offsetSeconds)
-        return "\(l.date.dotted) \(pad(l.hour, 2)):\(pad(l.minute, 2)):\(pad(l.second, 2))"
+        return formatASCII { w in
+            w.dottedDate(l.date)
+            w.byte(UInt8(ascii: " "))
+            w.time(l.hour, l.minute, l.second)
+        }
+    }
+}
+
+extension ASCIIWriter {
+    /// `YYYY-MM-DD`.
+    mutating func date(_ d: LocalDate) {
+        padded(d.year, 4); byte(UInt8(ascii: "-")); padded(d.month, 2); byte(UInt8(ascii: "-")); padded(d.day, 2)
+    }
+
+    /// `DD.MM.YYYY`.
+    mutating func dottedDate(_ d: LocalDate) {
+        padded(d.day, 2); byte(UInt8(ascii: ".")); padded(d.month, 2); byte(UInt8(ascii: ".")); padded(d.year, 4)
+    }
+
+    /// `HH:MM:SS`.
+    mutating func time(_ h: Int, _ m: Int, _ s: Int) {
+        padded(h, 2); byte(UInt8(ascii: ":")); padded(m, 2); byte(UInt8(ascii: ":")); padded(s, 2)
     }
 }
 
 /// The integer in `count` ASCII digits of `b` from `start`, or nil.
 @inline(__always)
-func digits(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {
+func digits(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
     guard start + count <= b.count else { return nil }
     var v = 0
     for i in start..<(start + count) {

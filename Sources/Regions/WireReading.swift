@@ -147,7 +147,9 @@ public enum WireRules {
     }
 
     /// A string of digits of one of the given lengths (ИНН, ОГРН, ОКТМО).
-    public static func digits(_ text: String, lengths: Set<Int>, what: String) throws(ValueError) -> String {
+    /// The lengths are an array: a set literal would be built and hashed on
+    /// every call.
+    public static func digits(_ text: String, lengths: [Int], what: String) throws(ValueError) -> String {
         guard lengths.contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             let l = lengths.sorted().map(String.init).joined(separator: " or ")
             throw ValueError("\"\(text)\" is not \(l) digits (\(what))")

@@ -82,7 +82,7 @@ public struct LeningradMapping: Sendable {
         return v
     }
 
-    func digits(_ o: WireObject, _ key: String, lengths: Set<Int>, what: String) throws(ValueError) -> String {
+    func digits(_ o: WireObject, _ key: String, lengths: [Int], what: String) throws(ValueError) -> String {
         let s = try o.string(key)
         return try o.located(key) { () throws(ValueError) in try WireRules.digits(s, lengths: lengths, what: what) }
     }
