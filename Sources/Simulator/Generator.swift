@@ -185,6 +185,18 @@ struct Generator {
     }
 
     /// A record added after generation, consistent with the world.
+    /// A random live, well-formed entry, drawn without copying the
+    /// collection (a day's new records at a million entries each made a
+    /// filtered copy of all of them).
+    private mutating func pickLive(_ entries: [SimEntry]) -> SimEntry? {
+        guard !entries.isEmpty else { return nil }
+        for _ in 0..<64 {
+            let e = entries[int(0..<entries.count)]
+            if !e.deleted && e.defect == nil { return e }
+        }
+        return entries.first { !$0.deleted && $0.defect == nil }
+    }
+
     mutating func extra(_ collection: CollectionName, index: Int, world w: RegionData.WorldState) -> Record? {
         switch collection {
         case .programs:
@@ -192,11 +204,8 @@ struct Generator {
         case .certificates:
             return .certificate(certificate(index))
         case .contracts:
-            let certs = w.collections[.certificates]!.entries.filter { !$0.deleted && $0.defect == nil }
-            let progs = w.collections[.programs]!.entries.filter { !$0.deleted && $0.defect == nil }
-            guard !certs.isEmpty, !progs.isEmpty,
-                  case let .certificate(cert) = certs[int(0..<certs.count)].record,
-                  case let .program(p) = progs[int(0..<progs.count)].record else { return nil }
+            guard case let .certificate(cert)? = pickLive(w.collections[.certificates]!.entries)?.record,
+                  case let .program(p)? = pickLive(w.collections[.programs]!.entries)?.record else { return nil }
             return .contract(Contract(
                 meta: SourceMeta(region: code, sourceID: scheme.contract(index), updatedAt: nil, version: "1"),
                 certificateNumber: cert.number, programSourceID: p.meta.sourceID,
@@ -204,8 +213,7 @@ struct Generator {
                 priceMonth: p.priceMonth, status: .application))
         case .charges:
             // Paid by the parents alone, so that no balance changes.
-            let contracts = w.collections[.contracts]!.entries.filter { !$0.deleted && $0.defect == nil }
-            guard !contracts.isEmpty, case let .contract(c) = contracts[int(0..<contracts.count)].record else { return nil }
+            guard case let .contract(c)? = pickLive(w.collections[.contracts]!.entries)?.record else { return nil }
             return .charge(Charge(
                 meta: SourceMeta(region: code, sourceID: scheme.charge(index), updatedAt: nil, version: nil),
                 contractSourceID: c.meta.sourceID, month: try! YearMonth(iso: "2026-11"), price: c.priceMonth,
