@@ -592,3 +592,28 @@ struct ValueFastPathTests {
         }
     }
 }
+
+@Suite("Hexadecimal is written as before")
+struct HexFastPathTests {
+    static func reference(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func everyByte() {
+        let all = (0...255).map { UInt8($0) }
+        #expect(all.hexString == Self.reference(all))
+        #expect(all.hexString.hasPrefix("000102030405060708090a0b0c0d0e0f10"))
+        #expect(all.hexString.hasSuffix("f9fafbfcfdfeff"))
+        #expect([UInt8]().hexString == "")
+        #expect(all[250...].hexString == "fafbfcfdfeff")
+        // A sequence that is not a collection, without contiguous storage.
+        #expect(all.lazy.map { $0 ^ 0x5A }.hexString == Self.reference(all.map { $0 ^ 0x5A }))
+        #expect(sequence(first: UInt8(1), next: { $0 < 200 ? $0 &* 3 : nil }).hexString == "0103091b51f3")
+    }
+}
