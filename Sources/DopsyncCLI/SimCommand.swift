@@ -99,6 +99,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         change.resume()
         await simulator.waitUntilStopped()
-        _ = (signals, change)
+        // Used after the wait, so that the sources live through it.
+        for source in signals + [change] { source.cancel() }
     }
 }
