@@ -1,4 +1,4 @@
-public import DopsyncModel
+internal import DopsyncModel
 public import DopsyncStore
 
 /// The checks across records and regions of normalized-model.md. They raise
@@ -64,7 +64,7 @@ public enum DomainChecks {
                 return (sequence, lastMoved, try scopedSnapshot(reader, after: checked, moved: moved, open: open, link: link))
             }
             if let (data, scope) = plan.scoped {
-                let found = (try duplicates(data, link: link) + invalidCharges(data) + brokenReferences(data)
+                let found = (duplicates(data, link: link) + invalidCharges(data) + brokenReferences(data)
                              + balanceMismatches(data))
                     .filter { checked($0.kind, $0.region) && scope.covers($0.kind, $0.dedupKey) }
                 let opened = try store.reconcileConflicts(
