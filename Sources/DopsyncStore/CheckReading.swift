@@ -1,28 +1,16 @@
 internal import GRDB
 public import DopsyncModel
 
-/// Which records a `RecordReader` reads.
-public enum RecordSelection: Sendable {
-    /// Every record of the collection, deleted ones included, whose export
-    /// changed after sequence number `after` (the change sequence).
-    case changed(after: Int64)
-    /// The live record with this key, if any.
-    case key(region: String, sourceID: String)
-    /// The live records whose field at `path` equals `value` (in `region`,
-    /// when given). Only the fields `RecordReader.indexedFields` names: each
-    /// has an index, so the lookup never walks the collection.
-    case field(String, equals: String, region: String?)
-}
-
 /// Reads a few fields of selected records inside one read transaction, so
 /// that every answer comes from the same state of the store: what the
 /// checks across records read when they look only at what changed.
 public struct RecordReader {
     let db: Database
 
-    /// The fields `.field` can select by, per collection: the column that
-    /// holds each (see the "v4 check references" migration) and whether the
-    /// lookup goes within a region.
+    /// The fields records can be looked up by, per collection: the column
+    /// that holds each (see the "v4 check references" migration) and whether
+    /// the lookup goes within a region. Each column has an index, so a
+    /// lookup never walks the collection.
     public static let indexedFields: [CollectionName: [String: (column: String, byRegion: Bool)]] = [
         .certificates: ["child.snils": ("ref_b", false), "number": ("ref_a", true)],
         .contracts: ["certificate_number": ("ref_a", true), "program_source_id": ("ref_b", true)],
@@ -31,39 +19,61 @@ public struct RecordReader {
 
     /// Calls `body` with `region`, `source_id`, the deleted flag and the
     /// values at `paths` (as text; `nil` for a JSON null or a missing field)
-    /// of each selected record of `collection`.
-    public func fields(_ collection: CollectionName, _ selection: RecordSelection, _ paths: [String],
-                       _ body: (_ region: String, _ sourceID: String, _ deleted: Bool, _ values: [String?]) throws -> Void) throws {
-        // Collection names, paths and columns are the code's own constants,
-        // never input: they are written into the SQL as literals.
-        let columns = paths.map { ", json_extract(normalized, '$.\($0)')" }.joined()
-        var sql = "SELECT region, source_id, deleted\(columns) FROM record WHERE collection = '\(collection.rawValue)'"
-        var arguments: StatementArguments = []
-        switch selection {
-        case let .changed(after):
-            sql += " AND change_seq > ?"
-            arguments += [after]
-        case let .key(region, sourceID):
-            sql += " AND region = ? AND source_id = ? AND deleted = 0"
-            arguments += [region, sourceID]
-        case let .field(path, value, region):
-            guard let field = Self.indexedFields[collection]?[path], field.byRegion == (region != nil) else {
-                throw StoreError("\(collection.rawValue).\(path) is not a field records can be looked up by")
-            }
-            sql += " AND \(field.column) = ?"
-            arguments += [value]
-            if let region {
-                sql += " AND region = ?"
-                arguments += [region]
-            }
-            sql += " AND deleted = 0"
-        }
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+    /// of every record of `collection`, deleted ones included, whose export
+    /// changed after sequence number `after` (the change sequence).
+    public func changed(_ collection: CollectionName, after: Int64, _ paths: [String],
+                        _ body: (_ region: String, _ sourceID: String, _ deleted: Bool, _ values: [String?]) throws -> Void) throws {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT region, source_id, deleted\(Self.extracting(paths)) FROM record WHERE collection = '\(collection.rawValue)' AND change_seq > ?"),
+            arguments: [after])
         var values = [String?](repeating: nil, count: paths.count)
         while let row = try rows.next() {
             for i in paths.indices { values[i] = text(row[i + 3]) }
             try body(row[0], row[1], row[2], values)
         }
+    }
+
+    /// Calls `body` with the value it matched, `region`, `source_id` and the
+    /// values at `paths` of every live record of `collection` whose field at
+    /// `field` (its source id when `nil`) is one of `values`, in `region`
+    /// when given. One query answers them all, going through the index in
+    /// order. Only the fields `indexedFields` names can be looked up by,
+    /// and a source id only within a region.
+    public func lookup(_ collection: CollectionName, by field: String?, among values: [String], region: String?,
+                       _ paths: [String],
+                       _ body: (_ matched: String, _ region: String, _ sourceID: String, _ values: [String?]) throws -> Void) throws {
+        guard !values.isEmpty else { return }
+        let column: String
+        if let field {
+            guard let indexed = Self.indexedFields[collection]?[field], indexed.byRegion == (region != nil) else {
+                throw StoreError("\(collection.rawValue).\(field) is not a field records can be looked up by")
+            }
+            column = indexed.column
+        } else {
+            guard region != nil else { throw StoreError("\(collection.rawValue): a source id is looked up within a region") }
+            column = "source_id"
+        }
+        // Collection names, paths and columns are the code's own constants,
+        // never input: they are written into the SQL as literals. The values
+        // go as one JSON array, whatever their number.
+        var sql = "SELECT \(column), region, source_id\(Self.extracting(paths)) FROM record WHERE collection = '\(collection.rawValue)'"
+        sql += " AND \(column) IN (SELECT value FROM json_each(?)) AND deleted = 0"
+        var arguments: StatementArguments = [JSONValue.array(values.map(JSONValue.string)).serialized()]
+        if let region {
+            sql += " AND region = ?"
+            arguments += [region]
+        }
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var found = [String?](repeating: nil, count: paths.count)
+        while let row = try rows.next() {
+            for i in paths.indices { found[i] = text(row[i + 3]) }
+            try body(row[0], row[1], row[2], found)
+        }
+    }
+
+    /// The SQL that reads `paths` of `normalized`, each as a column.
+    private static func extracting(_ paths: [String]) -> String {
+        paths.map { ", json_extract(normalized, '$.\($0)')" }.joined()
     }
 }
 

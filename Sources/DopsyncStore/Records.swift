@@ -124,7 +124,10 @@ extension Store {
         let references = record.references
         let meta = record.meta
         let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, content_hash, deleted, edited_at FROM record WHERE collection = ? AND region = ? AND source_id = ?"),
+            db.cachedStatement(sql: """
+                SELECT id, content_hash, deleted, edited_at, pending_ref, ref_a, ref_b FROM record
+                WHERE collection = ? AND region = ? AND source_id = ?
+                """),
             arguments: [collection.rawValue, region, meta.sourceID])
         if let existing {
             let oldHash: Data = existing["content_hash"]
@@ -137,14 +140,22 @@ extension Store {
             let local = (existing["edited_at"] as String?) == nil ? nil
                 : try LocalState.fetch(db, region: region, collection: collection, sourceID: meta.sourceID)
             // `base` NULL: the same as `normalized` until local edits are merged over it below.
-            try db.cachedStatement(sql: """
+            var sql = """
                 UPDATE record SET normalized = ?, base = NULL, raw = ?, content_hash = ?, deleted = ?,
-                    source_updated_at = ?, source_version = ?, pulled_at = ?, pending_ref = ?,
-                    change_seq = ?, changed_at = ?, ref_a = ?, ref_b = ?
-                WHERE id = ?
-                """).execute(arguments: [text, raw, hash, meta.deleted, meta.updatedAt?.description,
-                                         meta.version, now, pendingRef, try page.nextChange(db), now,
-                                         references.a, references.b, existing["id"] as Int64])
+                    source_updated_at = ?, source_version = ?, pulled_at = ?, change_seq = ?, changed_at = ?
+                """
+            var arguments: StatementArguments = [text, raw, hash, meta.deleted, meta.updatedAt?.description,
+                                                 meta.version, now, try page.nextChange(db), now]
+            // Only the indexed columns whose value changes: setting one
+            // rewrites its index entry, a page written for nothing.
+            for (column, value) in [("pending_ref", pendingRef), ("ref_a", references.a), ("ref_b", references.b)]
+            where (existing[column] as String?) != value {
+                sql += ", \(column) = ?"
+                arguments += [value]
+            }
+            sql += " WHERE id = ?"
+            arguments += [existing["id"] as Int64]
+            try db.cachedStatement(sql: sql).execute(arguments: arguments)
             if let local {
                 counts.conflictsOpened += try reapplyLocalEdits(db, region: region, collection: collection, sourceID: meta.sourceID,
                                                                 local: local, incoming: record.json, now: now)
@@ -177,11 +188,10 @@ extension Store {
 
     /// The number of the certificate with `sourceID` in `region`, if held.
     private func certificateNumber(_ db: Database, region: String, sourceID: String) throws -> String? {
-        guard let text = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT normalized FROM record WHERE collection = 'certificates' AND region = ? AND source_id = ?"),
-            arguments: [region, sourceID]) else { return nil }
-        if case let .string(number)? = try JSONParser.parse(text)["number"] { return number }
-        return nil
+        // A certificate's `ref_a` is its number (see the "v4 check references" migration).
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT ref_a FROM record WHERE collection = 'certificates' AND region = ? AND source_id = ?"),
+            arguments: [region, sourceID])
     }
 
     /// Fills `certificate_number` of the contracts that waited for this certificate.

@@ -1,5 +1,5 @@
 public import DopsyncModel
-public import DopsyncStore
+internal import DopsyncStore
 public import Simulator
 internal import Synchronization
 

@@ -1,4 +1,4 @@
-public import Hummingbird
+internal import Hummingbird
 internal import DopsyncModel
 internal import DopsyncStore
 internal import Foundation

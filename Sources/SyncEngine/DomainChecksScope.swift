@@ -62,80 +62,60 @@ extension DomainChecks {
         // What changed, deleted records included: their fields still say
         // which groups and references they took part in.
         var changedCertificates: [Snapshot.Certificate] = [], changedContracts: [Snapshot.Contract] = []
-        var changedCharges: [Snapshot.Charge] = [], changedPrograms: [Key] = []
-        try reader.fields(.certificates, .changed(after: after), Snapshot.Certificate.paths) { r, id, _, v in
-            changedCertificates.append(Snapshot.Certificate(region: r, sourceID: id, v))
+        var changedCharges: [Snapshot.Charge] = []
+        // A record that is held can only resolve the broken references to it,
+        // and those are open conflicts, judged again below: only the records
+        // now deleted can break references (a changed number or contract is
+        // a moved reference).
+        var deletedNumbers: [Key] = [], deletedContracts: [Key] = [], deletedPrograms: [Key] = []
+        try reader.changed(.certificates, after: after, Snapshot.Certificate.paths) { r, id, deleted, v in
+            let certificate = Snapshot.Certificate(region: r, sourceID: id, v)
+            changedCertificates.append(certificate)
+            if deleted { deletedNumbers.append(certificate.numberKey) }
         }
-        try reader.fields(.contracts, .changed(after: after), Snapshot.Contract.paths) { r, id, _, v in
+        try reader.changed(.contracts, after: after, Snapshot.Contract.paths) { r, id, deleted, v in
             changedContracts.append(Snapshot.Contract(region: r, sourceID: id, v))
+            if deleted { deletedContracts.append(Key(r, id)) }
         }
-        try reader.fields(.charges, .changed(after: after), Snapshot.Charge.paths) { r, id, _, v in
+        try reader.changed(.charges, after: after, Snapshot.Charge.paths) { r, id, _, v in
             changedCharges.append(try Snapshot.Charge(region: r, sourceID: id, v))
         }
-        try reader.fields(.programs, .changed(after: after), []) { r, id, _, _ in changedPrograms.append(Key(r, id)) }
+        try reader.changed(.programs, after: after, []) { r, id, deleted, _ in
+            if deleted { deletedPrograms.append(Key(r, id)) }
+        }
 
-        // The targets of each check.
+        // The targets of each check: what changed, and what depends on it
+        // or it on. Every lookup below takes all its keys at once.
         t.snils = Set(changedCertificates.compactMap(\.snils))
-        t.chargeContracts = Set(changedCharges.map { Key($0.region, $0.contractSourceID) })
-        t.referringContracts = Set(changedContracts.map { Key($0.region, $0.sourceID) })
-        t.referringCharges = Set(changedCharges.map { Key($0.region, $0.sourceID) })
-        t.balances = Set(changedCertificates.map { Key($0.region, $0.sourceID) })
-        t.charges = Set(changedCharges.map { Key($0.region, $0.sourceID) })
+        t.chargeContracts = Set(changedCharges.map(\.contractKey))
+        t.referringContracts = Set(changedContracts.map(\.key))
+        t.referringCharges = Set(changedCharges.map(\.key))
+        t.balances = Set(changedCertificates.map(\.key))
+        t.charges = Set(changedCharges.map(\.key))
 
-        for c in changedCertificates {
-            for contract in try loader.contracts(naming: c.number, in: c.region) {
-                t.referringContracts.insert(Key(contract.region, contract.sourceID))
-            }
-        }
-        for p in changedPrograms {
-            for contract in try loader.contracts(ofProgram: p.id, in: p.region) {
-                t.referringContracts.insert(Key(contract.region, contract.sourceID))
-            }
-        }
-        for c in changedContracts {
-            for charge in try loader.charges(ofContract: c.sourceID, in: c.region) {
-                t.referringCharges.insert(Key(charge.region, charge.sourceID))
-            }
-            if let number = c.certificateNumber {
-                for certificate in try loader.certificates(numbered: number, in: c.region) {
-                    t.balances.insert(Key(certificate.region, certificate.sourceID))
-                }
-            }
-        }
-        for c in changedCharges {
-            if let number = try loader.contract(Key(c.region, c.contractSourceID))?.certificateNumber {
-                for certificate in try loader.certificates(numbered: number, in: c.region) {
-                    t.balances.insert(Key(certificate.region, certificate.sourceID))
-                }
-            }
-        }
+        // Certificate numbers (with their region) whose certificates' balances are judged again.
+        var numbers = changedContracts.compactMap(\.certificateKey)
+        numbers += try loader.contracts(changedCharges.map(\.contractKey)).compactMap(\.certificateKey)
+        // Certificate numbers whose contracts' references are judged again.
+        var naming = deletedNumbers
+
         // What depended on a reference a record no longer makes.
+        var movedCharges: [Key] = []
         for m in moved {
-            guard let old = m.oldReference else {
-                if let s = m.oldSnils { t.snils.insert(s) }
-                continue
-            }
+            if let s = m.oldSnils { t.snils.insert(s) }
+            guard let old = m.oldReference else { continue }
             switch m.collection {
-            case .certificates:
-                if let s = m.oldSnils { t.snils.insert(s) }
-                for contract in try loader.contracts(naming: old, in: m.region) {
-                    t.referringContracts.insert(Key(contract.region, contract.sourceID))
-                }
-            case .contracts:
-                for certificate in try loader.certificates(numbered: old, in: m.region) {
-                    t.balances.insert(Key(certificate.region, certificate.sourceID))
-                }
-            case .charges:
-                t.chargeContracts.insert(Key(m.region, old))
-                if let number = try loader.contract(Key(m.region, old))?.certificateNumber {
-                    for certificate in try loader.certificates(numbered: number, in: m.region) {
-                        t.balances.insert(Key(certificate.region, certificate.sourceID))
-                    }
-                }
+            case .certificates: naming.append(Key(m.region, old))
+            case .contracts: numbers.append(Key(m.region, old))
+            case .charges: movedCharges.append(Key(m.region, old))
             case .programs: break
             }
         }
+        t.chargeContracts.formUnion(movedCharges)
+        numbers += try loader.contracts(movedCharges).compactMap(\.certificateKey)
+
         // Open conflicts are judged again: their cause may be gone.
+        var duplicateMembers: [Key] = [], invalid: [Key] = []
         for conflict in open {
             let key = Key(conflict.region, conflict.sourceID)
             switch conflict.kind {
@@ -143,9 +123,8 @@ extension DomainChecks {
                 let detail = try? JSONParser.parse(conflict.detail)
                 if case let .array(members)? = detail?["certificates"] {
                     for m in members {
-                        if case let .string(r)? = m["region"], case let .string(id)? = m["source_id"],
-                           let s = try loader.certificate(Key(r, id))?.snils {
-                            t.snils.insert(s)
+                        if case let .string(r)? = m["region"], case let .string(id)? = m["source_id"] {
+                            duplicateMembers.append(Key(r, id))
                         }
                     }
                 }
@@ -153,9 +132,7 @@ extension DomainChecks {
                 // A charge's own finding, or its month's (named by its first charge):
                 // either way every charge of its contract is read again.
                 t.charges.insert(key)
-                if let charge = try loader.charge(key) {
-                    t.chargeContracts.insert(Key(charge.region, charge.contractSourceID))
-                }
+                invalid.append(key)
             case brokenReference:
                 if conflict.collection == .contracts { t.referringContracts.insert(key) } else { t.referringCharges.insert(key) }
             case balanceMismatch:
@@ -163,6 +140,13 @@ extension DomainChecks {
             default: break
             }
         }
+        t.snils.formUnion(try loader.certificates(duplicateMembers).compactMap(\.snils))
+        t.chargeContracts.formUnion(try loader.charges(invalid).map(\.contractKey))
+
+        t.referringContracts.formUnion(try loader.contracts(naming: naming).map(\.key))
+        t.referringContracts.formUnion(try loader.contracts(ofProgram: deletedPrograms).map(\.key))
+        t.referringCharges.formUnion(try loader.charges(ofContract: deletedContracts).map(\.key))
+        t.balances.formUnion(try loader.certificates(numbered: numbers).map(\.key))
 
         return try load(t, &loader, link: link)
     }
@@ -172,41 +156,28 @@ extension DomainChecks {
     static func load(_ t: Targets, _ loader: inout ScopedLoader, link: LinkKey) throws -> (Snapshot, Scope) {
         typealias Key = ScopedLoader.Key
         var scope = Scope()
-        for k in t.charges {
-            scope.charges.insert("\(k.region)/\(k.id)")
-        }
+        // Duplicates: every certificate of each child.
+        _ = try loader.certificates(withSnils: t.snils)
         for s in t.snils {
-            _ = try loader.certificates(withSnils: s)
             if let digits = Snapshot.Certificate.digits(s) { scope.links.insert(link.link(snilsDigits: digits)) }
         }
+        // Invalid charges: each charge, and every charge of each contract.
         var chargeContracts = t.chargeContracts
-        for k in t.charges {
-            if let charge = try loader.charge(k) { chargeContracts.insert(Key(charge.region, charge.contractSourceID)) }
-        }
-        for k in chargeContracts {
-            for charge in try loader.charges(ofContract: k.id, in: k.region) {
-                scope.charges.insert("\(charge.region)/\(charge.sourceID)")
-            }
-            scope.chargeContracts.insert("\(k.region)/\(k.id)")
-        }
-        for k in t.referringContracts {
-            scope.references.insert("contracts/\(k.region)/\(k.id)")
-            guard let contract = try loader.contract(k) else { continue }
-            if let number = contract.certificateNumber { _ = try loader.certificates(numbered: number, in: k.region) }
-            _ = try loader.program(Key(k.region, contract.programSourceID))
-        }
-        for k in t.referringCharges {
-            scope.references.insert("charges/\(k.region)/\(k.id)")
-            guard let charge = try loader.charge(k) else { continue }
-            _ = try loader.contract(Key(k.region, charge.contractSourceID))
-        }
-        for k in t.balances {
-            scope.balances.insert("\(k.region)/\(k.id)")
-            guard let certificate = try loader.certificate(k) else { continue }
-            for contract in try loader.contracts(naming: certificate.number, in: k.region) {
-                _ = try loader.charges(ofContract: contract.sourceID, in: k.region)
-            }
-        }
+        chargeContracts.formUnion(try loader.charges(t.charges).map(\.contractKey))
+        scope.charges = Set(t.charges.map(\.tag))
+        scope.charges.formUnion(try loader.charges(ofContract: chargeContracts).map(\.key.tag))
+        scope.chargeContracts = Set(chargeContracts.map(\.tag))
+        // References: each contract's certificate and program, each charge's contract.
+        scope.references = Set(t.referringContracts.map { "contracts/\($0.tag)" })
+        scope.references.formUnion(t.referringCharges.map { "charges/\($0.tag)" })
+        let referring = try loader.contracts(t.referringContracts)
+        _ = try loader.certificates(numbered: referring.compactMap(\.certificateKey))
+        try loader.programs(referring.map(\.programKey))
+        _ = try loader.contracts(try loader.charges(t.referringCharges).map(\.contractKey))
+        // Balances: each certificate's contracts and their charges.
+        scope.balances = Set(t.balances.map(\.tag))
+        let held = try loader.certificates(t.balances)
+        _ = try loader.charges(ofContract: try loader.contracts(naming: held.map(\.numberKey)).map(\.key))
         return (loader.snapshot, scope)
     }
 
@@ -237,22 +208,27 @@ extension DomainChecks.Snapshot.Certificate {
     }
 }
 
-/// Reads live records for a scoped check once each, remembering what it read.
+/// Reads live records for a scoped check once each, remembering what it
+/// read. Each lookup takes many keys and asks the store once for all those
+/// it has not asked about yet.
 struct ScopedLoader {
     typealias Snapshot = DomainChecks.Snapshot
+    /// A region and a value: a source id, or the value of the field a lookup goes by.
     struct Key: Hashable {
         var region: String, id: String
         init(_ region: String, _ id: String) { self.region = region; self.id = id }
+        /// `region/id`, as the checks' dedup keys write a record.
+        var tag: String { "\(region)/\(id)" }
     }
 
     let reader: RecordReader
     private var certificates: [Key: Snapshot.Certificate] = [:]
     private var contracts: [Key: Snapshot.Contract] = [:]
     private var charges: [Key: Snapshot.Charge] = [:]
-    private var programs = Set<Key>()
-    /// The records each lookup by a field found, so that none is made twice.
-    private var answers: [String: [Key]] = [:]
-    private var absent = Set<String>()
+    private var programs: [Key: Bool] = [:]
+    /// Per lookup (collection and field), the records each value found, so
+    /// that no value is asked about twice.
+    private var answers: [String: [Key: [Key]]] = [:]
 
     init(reader: RecordReader) { self.reader = reader }
 
@@ -261,88 +237,116 @@ struct ScopedLoader {
         s.certificates = Array(certificates.values)
         s.contracts = Array(contracts.values)
         s.charges = Array(charges.values)
-        s.programs = Set(programs.map { "\($0.region)/\($0.id)" })
+        s.programs = Set(programs.keys.map(\.tag))
         return s
     }
 
-    private mutating func read<T>(_ collection: CollectionName, _ selection: RecordSelection, paths: [String],
-                                  _ make: (String, String, [String?]) throws -> T) throws -> [T] {
-        var found: [T] = []
-        try reader.fields(collection, selection, paths) { r, id, _, v in found.append(try make(r, id, v)) }
-        return found
+    /// The live certificates with these keys.
+    mutating func certificates(_ keys: some Sequence<Key>) throws -> [Snapshot.Certificate] {
+        try lookup(.certificates, by: nil, keys, into: \.certificates, Snapshot.Certificate.init(region:sourceID:_:))
     }
 
-    mutating func certificate(_ key: Key) throws -> Snapshot.Certificate? {
-        try one(.certificates, key, Snapshot.Certificate.paths, into: \.certificates) { Snapshot.Certificate(region: $0, sourceID: $1, $2) }
+    /// The live contracts with these keys.
+    mutating func contracts(_ keys: some Sequence<Key>) throws -> [Snapshot.Contract] {
+        try lookup(.contracts, by: nil, keys, into: \.contracts, Snapshot.Contract.init(region:sourceID:_:))
     }
 
-    mutating func contract(_ key: Key) throws -> Snapshot.Contract? {
-        try one(.contracts, key, Snapshot.Contract.paths, into: \.contracts) { Snapshot.Contract(region: $0, sourceID: $1, $2) }
+    /// The live charges with these keys.
+    mutating func charges(_ keys: some Sequence<Key>) throws -> [Snapshot.Charge] {
+        try lookup(.charges, by: nil, keys, into: \.charges, Snapshot.Charge.init(region:sourceID:_:))
     }
 
-    mutating func charge(_ key: Key) throws -> Snapshot.Charge? {
-        try one(.charges, key, Snapshot.Charge.paths, into: \.charges) { try Snapshot.Charge(region: $0, sourceID: $1, $2) }
+    /// Reads which of these programs are held (live).
+    mutating func programs(_ keys: some Sequence<Key>) throws {
+        _ = try lookup(.programs, by: nil, keys, paths: [], into: \.programs) { _, _, _ in true }
     }
 
-    /// The live record with `key`, read once (an absent one is remembered too).
-    private mutating func one<T>(_ collection: CollectionName, _ key: Key, _ paths: [String],
-                                 into store: WritableKeyPath<ScopedLoader, [Key: T]>,
-                                 _ make: (String, String, [String?]) throws -> T) throws -> T? {
-        if let known = self[keyPath: store][key] { return known }
-        let tag = "\(collection.rawValue)\u{1F}\(key.region)\u{1F}\(key.id)"
-        if absent.contains(tag) { return nil }
-        guard let found = try read(collection, .key(region: key.region, sourceID: key.id), paths: paths, make).first else {
-            absent.insert(tag)
-            return nil
-        }
-        self[keyPath: store][key] = found
-        return found
+    /// Every live certificate with one of these СНИЛС (as the store holds them), in any region.
+    mutating func certificates(withSnils snils: some Sequence<String>) throws -> [Snapshot.Certificate] {
+        try lookup(.certificates, by: "child.snils", snils.map { Key("", $0) }, into: \.certificates, Snapshot.Certificate.init(region:sourceID:_:))
     }
 
-    mutating func program(_ key: Key) throws -> Bool {
-        if programs.contains(key) { return true }
-        let tag = "programs\u{1F}\(key.region)\u{1F}\(key.id)"
-        if absent.contains(tag) { return false }
-        let found = try read(.programs, .key(region: key.region, sourceID: key.id), paths: []) { _, _, _ in true }
-        guard !found.isEmpty else { absent.insert(tag); return false }
-        programs.insert(key)
-        return true
+    /// The live certificates with these numbers (in their regions).
+    mutating func certificates(numbered numbers: some Sequence<Key>) throws -> [Snapshot.Certificate] {
+        try lookup(.certificates, by: "number", numbers, into: \.certificates, Snapshot.Certificate.init(region:sourceID:_:))
     }
 
-    /// Every live certificate with this СНИЛС (as the store holds it), in any region.
-    mutating func certificates(withSnils snils: String) throws -> [Snapshot.Certificate] {
-        try lookup("snils\u{1F}\(snils)", .certificates, .field("child.snils", equals: snils, region: nil),
-                   Snapshot.Certificate.paths, into: \.certificates) { Snapshot.Certificate(region: $0, sourceID: $1, $2) }
+    /// The live contracts naming these certificate numbers (in their regions).
+    mutating func contracts(naming numbers: some Sequence<Key>) throws -> [Snapshot.Contract] {
+        try lookup(.contracts, by: "certificate_number", numbers, into: \.contracts, Snapshot.Contract.init(region:sourceID:_:))
     }
 
-    mutating func certificates(numbered number: String, in region: String) throws -> [Snapshot.Certificate] {
-        try lookup("number\u{1F}\(region)\u{1F}\(number)", .certificates, .field("number", equals: number, region: region),
-                   Snapshot.Certificate.paths, into: \.certificates) { Snapshot.Certificate(region: $0, sourceID: $1, $2) }
+    /// The live contracts for these programs.
+    mutating func contracts(ofProgram programs: some Sequence<Key>) throws -> [Snapshot.Contract] {
+        try lookup(.contracts, by: "program_source_id", programs, into: \.contracts, Snapshot.Contract.init(region:sourceID:_:))
     }
 
-    mutating func contracts(naming number: String, in region: String) throws -> [Snapshot.Contract] {
-        try lookup("naming\u{1F}\(region)\u{1F}\(number)", .contracts, .field("certificate_number", equals: number, region: region),
-                   Snapshot.Contract.paths, into: \.contracts) { Snapshot.Contract(region: $0, sourceID: $1, $2) }
+    /// The live charges of these contracts.
+    mutating func charges(ofContract contracts: some Sequence<Key>) throws -> [Snapshot.Charge] {
+        try lookup(.charges, by: "contract_source_id", contracts, into: \.charges, Snapshot.Charge.init(region:sourceID:_:))
     }
 
-    mutating func contracts(ofProgram program: String, in region: String) throws -> [Snapshot.Contract] {
-        try lookup("program\u{1F}\(region)\u{1F}\(program)", .contracts, .field("program_source_id", equals: program, region: region),
-                   Snapshot.Contract.paths, into: \.contracts) { Snapshot.Contract(region: $0, sourceID: $1, $2) }
+    private mutating func lookup<T: ChecksRecord>(_ collection: CollectionName, by field: String?, _ wanted: some Sequence<Key>,
+                                                  into store: WritableKeyPath<ScopedLoader, [Key: T]>,
+                                                  _ make: (String, String, [String?]) throws -> T) throws -> [T] {
+        try lookup(collection, by: field, wanted, paths: T.paths, into: store) { try make($0, $1, $2) }
     }
 
-    mutating func charges(ofContract contract: String, in region: String) throws -> [Snapshot.Charge] {
-        try lookup("contract\u{1F}\(region)\u{1F}\(contract)", .charges, .field("contract_source_id", equals: contract, region: region),
-                   Snapshot.Charge.paths, into: \.charges) { try Snapshot.Charge(region: $0, sourceID: $1, $2) }
-    }
-
-    /// Runs a lookup by an indexed field once; keeps what it found.
-    private mutating func lookup<T>(_ tag: String, _ collection: CollectionName, _ selection: RecordSelection,
-                                    _ paths: [String], into store: WritableKeyPath<ScopedLoader, [Key: T]>,
+    /// The live records of `collection` whose `field` (source id when
+    /// `nil`) has one of the wanted values, each found once: a value asked
+    /// about before is answered from memory, the others all in one query per
+    /// region. A key's region is empty for a lookup across regions.
+    private mutating func lookup<T>(_ collection: CollectionName, by field: String?, _ wanted: some Sequence<Key>,
+                                    paths: [String], into store: WritableKeyPath<ScopedLoader, [Key: T]>,
                                     _ make: (String, String, [String?]) throws -> T) throws -> [T] {
-        if let keys = answers[tag] { return keys.compactMap { self[keyPath: store][$0] } }
-        let found = try read(collection, selection, paths: paths) { r, id, v in (Key(r, id), try make(r, id, v)) }
-        for (key, value) in found { self[keyPath: store][key] = value }
-        answers[tag] = found.map(\.0)
-        return found.map(\.1)
+        let name = "\(collection.rawValue).\(field ?? "source_id")"
+        let wanted = Array(wanted)
+        var known = answers.removeValue(forKey: name) ?? [:]
+        var asked: [String: [String]] = [:]
+        for key in wanted where known[key] == nil {
+            known[key] = []
+            asked[key.region, default: []].append(key.id)
+        }
+        for (region, values) in asked {
+            var found: [(matched: Key, key: Key, record: T)] = []
+            try reader.lookup(collection, by: field, among: values, region: region.isEmpty ? nil : region, paths) { matched, r, id, v in
+                found.append((Key(region, matched), Key(r, id), try make(r, id, v)))
+            }
+            for f in found {
+                self[keyPath: store][f.key] = f.record
+                known[f.matched, default: []].append(f.key)
+            }
+        }
+        answers[name] = known
+        var seen = Set<Key>(), out: [T] = []
+        for key in wanted {
+            for k in known[key] ?? [] where seen.insert(k).inserted {
+                if let record = self[keyPath: store][k] { out.append(record) }
+            }
+        }
+        return out
     }
+}
+
+/// A record the checks read: the fields they read of it.
+protocol ChecksRecord {
+    static var paths: [String] { get }
+}
+
+extension DomainChecks.Snapshot.Certificate: ChecksRecord {
+    var key: ScopedLoader.Key { .init(region, sourceID) }
+    /// Its number in its region: what contracts name.
+    var numberKey: ScopedLoader.Key { .init(region, number) }
+}
+
+extension DomainChecks.Snapshot.Contract: ChecksRecord {
+    var key: ScopedLoader.Key { .init(region, sourceID) }
+    /// The number of the certificate it names, in its region.
+    var certificateKey: ScopedLoader.Key? { certificateNumber.map { .init(region, $0) } }
+    var programKey: ScopedLoader.Key { .init(region, programSourceID) }
+}
+
+extension DomainChecks.Snapshot.Charge: ChecksRecord {
+    var key: ScopedLoader.Key { .init(region, sourceID) }
+    var contractKey: ScopedLoader.Key { .init(region, contractSourceID) }
 }

@@ -8,6 +8,12 @@ public protocol ProgressReporting: Sendable {
     func expect(region: String, collection: CollectionName, total: Int?) async
     func progress(region: String, collection: CollectionName, counts: ApplyCounts) async
     func finished(region: String, failure: String?) async
+    /// A line about the sync as a whole (the checks across records, say).
+    func note(_ line: String) async
+}
+
+extension ProgressReporting {
+    public func note(_ line: String) async {}
 }
 
 /// Progress on standard error: one live line per region and collection that
@@ -37,6 +43,12 @@ public final class StderrProgress: ProgressReporting {
 
     public func finished(region: String, failure: String?) async {
         if let failure { write("\(region): failed: \(failure)\n") }
+    }
+
+    public func note(_ line: String) async {
+        // Below the live lines, which are then left as they stand.
+        state.withLock { $0.drawn = 0 }
+        write(line + "\n")
     }
 
     private func update(region: String, collection: CollectionName, _ change: (inout Line) -> Void) {

@@ -73,8 +73,12 @@ public struct SyncEngine: Sendable {
         do {
             let held = Set(regionAdaptersCodes)
             let synced = Set(regions.map { type(of: $0.adapter).descriptor.code })
-            let opened = try DomainChecks.run(store: store, link: link, complete: complete, held: held, synced: synced,
-                                              full: full)
+            await progress.note("checks across records: running")
+            let started = ContinuousClock.now
+            let (opened, scoped) = try DomainChecks.runReporting(store: store, link: link, complete: complete, held: held,
+                                                                 synced: synced, full: full)
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            await progress.note("checks across records: \(scoped ? "what changed" : "every record") checked in \(String(format: "%.1f", seconds)) s, \(opened.count) conflicts opened")
             for conflict in opened {
                 guard let name = regionAdapters.first(where: { $0.descriptor.code == conflict.region })?.descriptor.name,
                       let i = report.summaries.firstIndex(where: { $0.region == name && $0.collection == conflict.collection })

@@ -196,4 +196,55 @@ struct StoreTests {
         #expect(try exported(store, .contracts)[0].contains(#""certificate_number":"4700000031""#))
         #expect(try exported(store, .certificates).count == 1)
     }
+
+    /// The checks' lookups take many values at once and answer each with
+    /// the live records that match it, whatever the number of values.
+    @Test func lookupsByManyValuesFindTheLiveRecordsOfEach() throws {
+        let store = try Store.inMemory()
+        _ = try store.apply(region: "47", collection: .certificates, items: (1...600).map {
+            .upsert(try! certificate(String($0), number: "47\($0 % 300)"), raw: "{}")
+        }, position: nil)
+        // A contract that moves to another certificate leaves no trace of the old one.
+        _ = try store.apply(region: "47", collection: .contracts,
+                            items: [.upsert(try contract("9", certificate: "471"), raw: "{}")], position: nil)
+        _ = try store.apply(region: "47", collection: .contracts,
+                            items: [.upsert(try contract("9", certificate: "472"), raw: "{}")], position: nil)
+        _ = try store.apply(region: "47", collection: .certificates,
+                            items: [.delete(sourceID: "1", updatedAt: nil, version: nil, raw: "{}")], position: nil)
+        let wanted = (0..<300).map { "47\($0)" } + ["none"]
+        let found = try store.reading { reader in
+            var found: [String: Set<String>] = [:]
+            try reader.lookup(.certificates, by: "number", among: wanted, region: "47", ["number"]) { matched, region, id, values in
+                #expect(region == "47" && values == [matched])
+                found[matched, default: []].insert(id)
+            }
+            return found
+        }
+        #expect(found.count == 300 && found["none"] == nil)
+        #expect(found["471"] == ["301"], "the deleted certificate 1 is not found")
+        #expect(found["4712"] == ["12", "312"])
+
+        let byKey = try store.reading { reader in
+            var ids: [String] = []
+            try reader.lookup(.certificates, by: nil, among: ["1", "2", "601"], region: "47", []) { _, _, id, _ in ids.append(id) }
+            return ids
+        }
+        #expect(byKey == ["2"])
+        let naming = try store.reading { reader in
+            var ids: [String] = []
+            for number in ["471", "472"] {
+                try reader.lookup(.contracts, by: "certificate_number", among: [number], region: "47", []) { _, _, id, _ in
+                    ids.append("\(number):\(id)")
+                }
+            }
+            return ids
+        }
+        #expect(naming == ["472:9"])
+        #expect(throws: StoreError.self) {
+            try store.reading { try $0.lookup(.certificates, by: "year", among: ["2026"], region: "47", []) { _, _, _, _ in } }
+        }
+        #expect(throws: StoreError.self, "a number is looked up within a region") {
+            try store.reading { try $0.lookup(.certificates, by: "number", among: ["471"], region: nil, []) { _, _, _, _ in } }
+        }
+    }
 }

@@ -18,6 +18,12 @@ struct CommandTests {
         #expect(lines.count == 4)
         #expect(lines[0].hasPrefix("omsk programs: fetched "))
         #expect(lines.allSatisfy { $0.contains("quarantined 2") && $0.contains("conflicts opened 0") })
+        // The checks across records say what they looked at and how long
+        // they took: all of a new store, then only what changed.
+        #expect(sync.stderr.contains("checks across records: every record checked in "), "\(sync.stderr)")
+        let again = try await DopsyncBinary.run(["sync", "--config", config])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("checks across records: what changed checked in "), "\(again.stderr)")
 
         let omsk = gateway.simulator.data("omsk")
         for c in CollectionName.allCases {
