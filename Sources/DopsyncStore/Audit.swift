@@ -1,5 +1,5 @@
 internal import GRDB
-public import DopsyncModel
+internal import DopsyncModel
 
 /// One line of the append-only audit log: who did what, when and why.
 ///

@@ -105,8 +105,7 @@ extension Store {
                 ALTER TABLE record ADD COLUMN ref_a TEXT;
                 ALTER TABLE record ADD COLUMN ref_b TEXT;
                 UPDATE record SET \(referencesFromJSON(row: "record"));
-                CREATE INDEX record_ref_a ON record(collection, region, ref_a) WHERE ref_a IS NOT NULL;
-                CREATE INDEX record_ref_b ON record(collection, ref_b, region) WHERE ref_b IS NOT NULL;
+                \(checkIndexes.joined(separator: ";\n"));
                 CREATE TRIGGER record_references AFTER UPDATE OF normalized ON record
                 WHEN NEW.change_seq = OLD.change_seq
                 BEGIN
@@ -142,6 +141,39 @@ extension Store {
                             CASE OLD.collection WHEN 'certificates' THEN OLD.ref_b END);
                 END;
                 """)
+        }
+    }
+
+    /// The indexes on the references, which only the checks read by.
+    static let checkIndexes = [
+        "CREATE INDEX IF NOT EXISTS record_ref_a ON record(collection, region, ref_a) WHERE ref_a IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS record_ref_b ON record(collection, ref_b, region) WHERE ref_b IS NOT NULL",
+    ]
+
+    /// Drops the indexes only the checks read by, for a pull that writes
+    /// many records: each record put one entry at a random place in each,
+    /// a page written per record, where building them again afterwards is
+    /// one sort (a pull of 1M certificates took 218 s with them, 122 s
+    /// without, and building them 9 s). The checks build them again before
+    /// they read (`ensureCheckIndexes`), so a sync killed in between leaves
+    /// nothing wrong, only the building to the next sync.
+    public func dropCheckIndexes() throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "DROP INDEX IF EXISTS record_ref_a; DROP INDEX IF EXISTS record_ref_b")
+        }
+    }
+
+    /// Builds the indexes the checks read by where they are missing.
+    /// - Returns: whether any was missing.
+    @discardableResult
+    public func ensureCheckIndexes() throws(StoreError) -> Bool {
+        try write { db in
+            let held = try String.fetchSet(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('record_ref_a', 'record_ref_b')
+                """)
+            guard held.count < Self.checkIndexes.count else { return false }
+            for sql in Self.checkIndexes { try db.execute(sql: sql) }
+            return true
         }
     }
 

@@ -1,6 +1,6 @@
 internal import Foundation
 internal import GRDB
-public import DopsyncModel
+internal import DopsyncModel
 
 /// The gateway's local store: one SQLite database in WAL mode.
 ///
@@ -26,7 +26,16 @@ public final class Store: Sendable {
             // The writer's 32 MB of page cache keeps the B-trees' upper levels
             // and the pages being filled from being read back again and again;
             // readers keep SQLite's default, so that memory stays bounded.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA cache_size = -32768")
+                // A page of records dirties index pages all over the file;
+                // checkpointing every 64 MB of log rather than every 4 MB
+                // writes a page rewritten by many pages once, and fsyncs a
+                // sixteenth as often: the initial pull of 1M certificates
+                // went from 274 s to 218 s. The log is cut back afterwards.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            }
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)

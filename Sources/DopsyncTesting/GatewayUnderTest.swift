@@ -33,14 +33,16 @@ public struct GatewayUnderTest: Sendable {
 
     /// Runs one sync of the configured regions (or the named ones) through
     /// the real adapters, over HTTPS through libcurl.
-    public func sync(full: Bool = false, regions names: [String]? = nil) async throws -> SyncReport {
+    public func sync(full: Bool = false, regions names: [String]? = nil, progress: any SyncProgressReporting = SilentProgress(),
+                     bulkLoadMinimum: Int = 100_000) async throws -> SyncReport {
         var adapters: [(settings: RegionSettings, adapter: any RegionAdapter)] = []
         for settings in configuration.regions where names?.contains(settings.name) ?? true {
             let type = adapterType(named: settings.name)!
             adapters.append((settings, try type.init(settings: settings)))
         }
         let link = try LinkKey.loadOrCreate(path: configuration.keyFilePath)
-        return await SyncEngine(store: store, link: link, regions: adapters, progress: SilentProgress()).run(full: full)
+        return await SyncEngine(store: store, link: link, regions: adapters, progress: progress,
+                                bulkLoadMinimum: bulkLoadMinimum).run(full: full)
     }
 
     /// The export lines of a collection, as `dopsync export` prints them.

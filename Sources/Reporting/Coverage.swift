@@ -127,16 +127,16 @@ public struct CoverageReport: Sendable, Equatable {
     /// Calls `body` with each live record of a collection.
     private static func forEach(_ store: Store, _ collection: CollectionName,
                                 _ body: (Record) throws -> Void) throws(StoreError) {
-        do {
-            try store.export(collection) { line in
+        try store.export(collection) { line in
+            let record: Record
+            do {
                 let json = try JSONParser.parse(line)
                 if json["deleted"] == .bool(true) { return }
-                try body(try Record(json: json, collection: collection))
+                record = try Record(json: json, collection: collection)
+            } catch {
+                throw StoreError("coverage: a stored \(collection.rawValue) record does not read back: \(error)")
             }
-        } catch let e as StoreError {
-            throw e
-        } catch {
-            throw StoreError("coverage: a stored \(collection.rawValue) record does not read back: \(error)")
+            try body(record)
         }
     }
 }

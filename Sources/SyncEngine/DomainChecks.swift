@@ -45,8 +45,10 @@ public enum DomainChecks {
     }
 
     /// `run`, telling also whether the checks looked only at what changed.
+    /// They judge their targets `partSize` at a time (see `judge`).
     static func runReporting(store: Store, link: LinkKey, complete: Set<String>, held: Set<String>,
-                             synced: Set<String>? = nil, full: Bool) throws -> (opened: [ConflictCandidate], scoped: Bool) {
+                             synced: Set<String>? = nil, full: Bool,
+                             partSize: Int = 8_192) throws -> (opened: [ConflictCandidate], scoped: Bool) {
         let allComplete = (synced ?? held).isSubset(of: complete)
         // As in the full run below: references and balances only for regions whose pass completed.
         func checked(_ kind: String, _ region: String) -> Bool {
@@ -54,21 +56,19 @@ public enum DomainChecks {
         }
         if !full && allComplete {
             let open = try store.conflicts().filter { kinds.contains($0.kind) }
-            let plan = try store.reading { reader -> (sequence: Int64, moved: Int64, scoped: (Snapshot, Scope)?) in
+            let plan = try store.reading { reader -> (sequence: Int64, moved: Int64, scoped: (found: [ConflictCandidate], scope: Scope)?) in
                 let sequence = try reader.changeSequence()
                 let moved = try reader.movedReferences()
                 let lastMoved = moved.last?.id ?? 0
                 guard let checked = try reader.checkedSequence(),
                       sequence - checked <= max(50_000, try reader.approximateRecordCount() / 10)
                 else { return (sequence, lastMoved, nil) }
-                return (sequence, lastMoved, try scopedSnapshot(reader, after: checked, moved: moved, open: open, link: link))
+                let targets = try scopedTargets(reader, after: checked, moved: moved, open: open)
+                return (sequence, lastMoved, try judge(targets, reader, link: link, partSize: partSize))
             }
-            if let (data, scope) = plan.scoped {
-                let found = (duplicates(data, link: link) + invalidCharges(data) + brokenReferences(data)
-                             + balanceMismatches(data))
-                    .filter { checked($0.kind, $0.region) && scope.covers($0.kind, $0.dedupKey) }
+            if let (found, scope) = plan.scoped {
                 let opened = try store.reconcileConflicts(
-                    kinds: kinds, found: found,
+                    kinds: kinds, found: found.filter { checked($0.kind, $0.region) },
                     covers: { kind, key, region in checked(kind, region) && scope.covers(kind, key) },
                     closeReason: closeReason)
                 try store.setChecked(sequence: plan.sequence, moved: plan.moved)
@@ -79,24 +79,27 @@ public enum DomainChecks {
         // transaction: a change made later is numbered after it.
         // The store flags the records that may be findings; only they and
         // what they depend on are read and judged.
-        let (sequence, moved, data, scope) = try store.reading { reader in
+        let (sequence, moved, found) = try store.reading { reader in
             let sequence = try reader.changeSequence(), moved = try reader.lastMovedReference()
-            let (data, scope) = try suspectSnapshot(reader, link: link)
-            return (sequence, moved, data, scope)
+            return (sequence, moved, try judge(suspectTargets(reader), reader, link: link, partSize: partSize).found)
         }
-        let judged = { (c: ConflictCandidate) in scope.covers(c.kind, c.dedupKey) }
+        let byRecords: Set<String> = [duplicateCertificate, invalidCharge]
         var opened = try store.reconcileConflicts(
-            kinds: [duplicateCertificate, invalidCharge],
-            found: (duplicates(data, link: link) + invalidCharges(data)).filter(judged),
+            kinds: byRecords, found: found.filter { byRecords.contains($0.kind) },
             scope: held, closeReason: closeReason)
         opened += try store.reconcileConflicts(
             kinds: [brokenReference, balanceMismatch],
-            found: (brokenReferences(data) + balanceMismatches(data)).filter { complete.contains($0.region) && judged($0) },
+            found: found.filter { !byRecords.contains($0.kind) && complete.contains($0.region) },
             scope: complete, closeReason: closeReason)
         // A region that did not complete has changes the checks needing a
         // complete pass have not seen: the next run starts from the same point.
         if allComplete { try store.setChecked(sequence: sequence, moved: moved) }
         return (opened, false)
+    }
+
+    /// Every check's findings on `data` (those it covers are filtered by the caller).
+    static func findings(_ data: Snapshot, link: LinkKey) -> [ConflictCandidate] {
+        duplicates(data, link: link) + invalidCharges(data) + brokenReferences(data) + balanceMismatches(data)
     }
 
     static let kinds: Set<String> = [duplicateCertificate, invalidCharge, brokenReference, balanceMismatch]

@@ -33,6 +33,14 @@ extension DomainChecks {
             default: return false
             }
         }
+
+        mutating func formUnion(_ other: Scope) {
+            links.formUnion(other.links)
+            charges.formUnion(other.charges)
+            chargeContracts.formUnion(other.chargeContracts)
+            references.formUnion(other.references)
+            balances.formUnion(other.balances)
+        }
     }
 
     /// What a run that reads part of the store judges: each set names the
@@ -49,12 +57,30 @@ extension DomainChecks {
         var referringContracts = Set<Key>(), referringCharges = Set<Key>()
         /// Certificates whose balance is judged.
         var balances = Set<Key>()
+
+        /// The targets split into parts of at most `size` each.
+        func parts(of size: Int) -> [Targets] {
+            var parts: [Targets] = [], part = Targets(), count = 0
+            func add(_ put: (inout Targets) -> Void) {
+                if count == size { parts.append(part); part = Targets(); count = 0 }
+                put(&part)
+                count += 1
+            }
+            for s in snils { add { $0.snils.insert(s) } }
+            for k in charges { add { $0.charges.insert(k) } }
+            for k in chargeContracts { add { $0.chargeContracts.insert(k) } }
+            for k in referringContracts { add { $0.referringContracts.insert(k) } }
+            for k in referringCharges { add { $0.referringCharges.insert(k) } }
+            for k in balances { add { $0.balances.insert(k) } }
+            return parts + [part]
+        }
     }
 
-    /// The live records the checks need to judge what changed after
-    /// sequence `after` and the open conflicts, and what they cover.
-    static func scopedSnapshot(_ reader: RecordReader, after: Int64, moved: [MovedReference], open: [Conflict],
-                               link: LinkKey) throws -> (Snapshot, Scope) {
+    /// What the checks judge when they look at what changed after sequence
+    /// `after`: the changed records, what depends on them or they on, and
+    /// the open conflicts.
+    static func scopedTargets(_ reader: RecordReader, after: Int64, moved: [MovedReference],
+                              open: [Conflict]) throws -> Targets {
         var loader = ScopedLoader(reader: reader)
         typealias Key = ScopedLoader.Key
         var t = Targets()
@@ -147,8 +173,26 @@ extension DomainChecks {
         t.referringContracts.formUnion(try loader.contracts(ofProgram: deletedPrograms).map(\.key))
         t.referringCharges.formUnion(try loader.charges(ofContract: deletedContracts).map(\.key))
         t.balances.formUnion(try loader.certificates(numbered: numbers).map(\.key))
+        return t
+    }
 
-        return try load(t, &loader, link: link)
+    /// Judges `targets` a part at a time, so that memory stays bounded
+    /// however many there are: each part's records are read, judged and
+    /// let go. Returns the findings the parts cover, and what they cover.
+    static func judge(_ targets: Targets, _ reader: RecordReader, link: LinkKey,
+                      partSize: Int) throws -> (found: [ConflictCandidate], scope: Scope) {
+        var found: [String: ConflictCandidate] = [:]
+        var covered = Scope()
+        for part in targets.parts(of: partSize) {
+            var loader = ScopedLoader(reader: reader)
+            let (data, scope) = try load(part, &loader, link: link)
+            // A finding two parts cover is the same: each read all it depends on.
+            for c in findings(data, link: link) where scope.covers(c.kind, c.dedupKey) {
+                found[c.kind + "\u{1F}" + c.dedupKey] = c
+            }
+            covered.formUnion(scope)
+        }
+        return (Array(found.values), covered)
     }
 
     /// Reads what each target depends on: the snapshot to judge them on and
@@ -185,9 +229,8 @@ extension DomainChecks {
     /// flag (see `RecordReader.suspects`), a superset of the findings. Only
     /// they and what they depend on are read, so a full run's memory grows
     /// with the findings, not with the store.
-    static func suspectSnapshot(_ reader: RecordReader, link: LinkKey) throws -> (Snapshot, Scope) {
+    static func suspectTargets(_ reader: RecordReader) throws -> Targets {
         typealias Key = ScopedLoader.Key
-        var loader = ScopedLoader(reader: reader)
         let s = try reader.suspects()
         var t = Targets()
         t.snils = Set(s.children)
@@ -196,7 +239,7 @@ extension DomainChecks {
         t.referringContracts = Set(s.contracts.map { Key($0.region, $0.sourceID) })
         t.referringCharges = Set(s.orphanCharges.map { Key($0.region, $0.sourceID) })
         t.balances = Set(s.certificates.map { Key($0.region, $0.sourceID) })
-        return try load(t, &loader, link: link)
+        return t
     }
 }
 

@@ -4,7 +4,7 @@ internal import Foundation
 internal import Synchronization
 
 /// Where a sync reports how far it got.
-public protocol ProgressReporting: Sendable {
+public protocol SyncProgressReporting: Sendable {
     func expect(region: String, collection: CollectionName, total: Int?) async
     func progress(region: String, collection: CollectionName, counts: ApplyCounts) async
     func finished(region: String, failure: String?) async
@@ -12,14 +12,14 @@ public protocol ProgressReporting: Sendable {
     func note(_ line: String) async
 }
 
-extension ProgressReporting {
+extension SyncProgressReporting {
     public func note(_ line: String) async {}
 }
 
 /// Progress on standard error: one live line per region and collection that
 /// is redrawn in place on a terminal, or plain log lines at most every few
 /// seconds otherwise.
-public final class StderrProgress: ProgressReporting {
+public final class StderrProgress: SyncProgressReporting {
     private struct Line {
         var total: Int?
         var fetched = 0
@@ -92,7 +92,7 @@ public final class StderrProgress: ProgressReporting {
 }
 
 /// Progress that goes nowhere (tests, quiet runs).
-public struct SilentProgress: ProgressReporting {
+public struct SilentProgress: SyncProgressReporting {
     public init() {}
     public func expect(region: String, collection: CollectionName, total: Int?) async {}
     public func progress(region: String, collection: CollectionName, counts: ApplyCounts) async {}

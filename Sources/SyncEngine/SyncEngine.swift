@@ -29,27 +29,33 @@ public struct SyncEngine: Sendable {
     let store: Store
     let link: LinkKey
     let regions: [(settings: RegionSettings, adapter: any RegionAdapter)]
-    let progress: any ProgressReporting
+    let progress: any SyncProgressReporting
+    let bulkLoadMinimum: Int
 
     /// - Parameters:
     ///   - link: the key that links children across regions by СНИЛС.
     ///   - regions: the regions to sync, each with its adapter.
     ///   - progress: where live progress goes.
+    ///   - bulkLoadMinimum: how many records a sync creates, at least,
+    ///     before the checks' indexes wait for its end (see `BulkLoad`).
     public init(store: Store, link: LinkKey, regions: [(settings: RegionSettings, adapter: any RegionAdapter)],
-                progress: any ProgressReporting) {
+                progress: any SyncProgressReporting, bulkLoadMinimum: Int = 100_000) {
         self.store = store
         self.link = link
         self.regions = regions
         self.progress = progress
+        self.bulkLoadMinimum = bulkLoadMinimum
     }
 
     /// Runs one sync: pulls every region (all records when `full`), then
     /// pushes what the gateway has to send.
     public func run(full: Bool) async -> SyncReport {
+        let held = (try? store.reading { try $0.approximateRecordCount() }) ?? 0
+        let bulk = BulkLoad(store: store, threshold: max(bulkLoadMinimum, Int(held) / 4))
         let results = await withTaskGroup(of: (Int, [CollectionSummary], String?).self) { group in
             for (index, entry) in regions.enumerated() {
                 group.addTask {
-                    let (summaries, failure) = await syncRegion(entry.adapter, full: full)
+                    let (summaries, failure) = await syncRegion(entry.adapter, full: full, bulk: bulk)
                     return (index, summaries, failure)
                 }
             }
@@ -73,12 +79,17 @@ public struct SyncEngine: Sendable {
         do {
             let held = Set(regionAdaptersCodes)
             let synced = Set(regions.map { type(of: $0.adapter).descriptor.code })
+            // A sync that created many records (or was killed while it did)
+            // left the indexes the checks read by to be built now.
+            var started = ContinuousClock.now
+            if try store.ensureCheckIndexes() {
+                await progress.note("checks across records: indexes built again in \(seconds(since: started)) s")
+                started = ContinuousClock.now
+            }
             await progress.note("checks across records: running")
-            let started = ContinuousClock.now
             let (opened, scoped) = try DomainChecks.runReporting(store: store, link: link, complete: complete, held: held,
                                                                  synced: synced, full: full)
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
-            await progress.note("checks across records: \(scoped ? "what changed" : "every record") checked in \(String(format: "%.1f", seconds)) s, \(opened.count) conflicts opened")
+            await progress.note("checks across records: \(scoped ? "what changed" : "every record") checked in \(seconds(since: started)) s, \(opened.count) conflicts opened")
             for conflict in opened {
                 guard let name = regionAdapters.first(where: { $0.descriptor.code == conflict.region })?.descriptor.name,
                       let i = report.summaries.firstIndex(where: { $0.region == name && $0.collection == conflict.collection })
@@ -91,9 +102,14 @@ public struct SyncEngine: Sendable {
         return report
     }
 
-    private func syncRegion(_ adapter: any RegionAdapter, full: Bool) async -> ([CollectionSummary], String?) {
+    /// Seconds since `start`, to a tenth.
+    private func seconds(since start: ContinuousClock.Instant) -> String {
+        String(format: "%.1f", (ContinuousClock.now - start) / .seconds(1))
+    }
+
+    private func syncRegion(_ adapter: any RegionAdapter, full: Bool, bulk: BulkLoad) async -> ([CollectionSummary], String?) {
         let descriptor = type(of: adapter).descriptor
-        let sink = StoreSink(store: store, descriptor: descriptor, progress: progress)
+        let sink = StoreSink(store: store, descriptor: descriptor, progress: progress, bulk: bulk)
         var failure: String? = nil
         var pushed = PushReport()
         do {
@@ -114,6 +130,33 @@ public struct SyncEngine: Sendable {
     }
 }
 
+/// A sync that creates many records, an initial one say, lets the indexes
+/// only the checks read by wait for its end: past `threshold` records
+/// created (a quarter of the store it started with, at least a minimum),
+/// they are dropped, and the checks build them again in one pass (see
+/// `Store.dropCheckIndexes`).
+final class BulkLoad: Sendable {
+    let store: Store
+    let threshold: Int
+    private let state = Mutex<(created: Int, dropped: Bool)>((0, false))
+
+    init(store: Store, threshold: Int) {
+        self.store = store
+        self.threshold = threshold
+    }
+
+    /// Counts records a page created; drops the indexes once past the threshold.
+    func noteCreated(_ count: Int) throws {
+        let drop = state.withLock { s in
+            s.created += count
+            guard !s.dropped, s.created > threshold else { return false }
+            s.dropped = true
+            return true
+        }
+        if drop { try store.dropCheckIndexes() }
+    }
+}
+
 /// Every known region code.
 var regionAdaptersCodes: [String] { regionAdapters.map { $0.descriptor.code } }
 
@@ -122,13 +165,15 @@ var regionAdaptersCodes: [String] { regionAdapters.map { $0.descriptor.code } }
 final class StoreSink: PullSink {
     let store: Store
     let descriptor: RegionDescriptor
-    let progress: any ProgressReporting
+    let progress: any SyncProgressReporting
+    let bulk: BulkLoad
     private let counts = Mutex<[CollectionName: ApplyCounts]>([:])
 
-    init(store: Store, descriptor: RegionDescriptor, progress: any ProgressReporting) {
+    init(store: Store, descriptor: RegionDescriptor, progress: any SyncProgressReporting, bulk: BulkLoad) {
         self.store = store
         self.descriptor = descriptor
         self.progress = progress
+        self.bulk = bulk
     }
 
     func position(_ stream: String) async throws -> String? {
@@ -139,17 +184,18 @@ final class StoreSink: PullSink {
                 sweep: SweepStep?) async throws {
         let applied = try store.apply(region: descriptor.code, collection: collection, items: items,
                                       stream: stream, position: position, sweep: sweep)
-        await count([collection: applied])
+        try await count([collection: applied])
     }
 
     func commit(groups: [(collection: CollectionName, items: [PageItem])], stream: String,
                 position: String?) async throws {
         let applied = try store.apply(region: descriptor.code, groups: groups, stream: stream, position: position)
-        await count(applied)
+        try await count(applied)
     }
 
     /// Adds a page's counts to the collections' totals and shows them.
-    private func count(_ applied: [CollectionName: ApplyCounts]) async {
+    private func count(_ applied: [CollectionName: ApplyCounts]) async throws {
+        try bulk.noteCreated(applied.values.reduce(0) { $0 + $1.created })
         let totals = counts.withLock { c in
             applied.keys.sorted().map { collection -> (CollectionName, ApplyCounts) in
                 c[collection, default: ApplyCounts()] += applied[collection]!

@@ -143,13 +143,15 @@ struct ScopedChecksTests {
 
     @Test(arguments: [1, 2, 3, 4] as [UInt64])
     func scopedChecksFindWhatFullChecksFind(seed: UInt64) throws {
-        let scoped = try Store.inMemory(), full = try Store.inMemory()
+        // A third store is checked as the first, its targets judged a few
+        // at a time, as a large change set is.
+        let scoped = try Store.inMemory(), full = try Store.inMemory(), parted = try Store.inMemory()
         let key = try LinkKey.loadOrCreate(path: FileManager.default.temporaryDirectory
             .appendingPathComponent("dopsync-\(UUID().uuidString).key").path)
         var world = World(random: seed)
         let held: Set<String> = ["55", "47"]
         func apply(_ collection: CollectionName, _ region: String, _ items: [PageItem]) throws {
-            for store in [scoped, full] { _ = try store.apply(region: region, collection: collection, items: items, position: nil) }
+            for store in [scoped, full, parted] { _ = try store.apply(region: region, collection: collection, items: items, position: nil) }
         }
         // A first world, checked in full by both.
         for region in world.regions {
@@ -160,7 +162,9 @@ struct ScopedChecksTests {
         }
         _ = try DomainChecks.runReporting(store: scoped, link: key, complete: held, held: held, full: false)
         _ = try DomainChecks.runReporting(store: full, link: key, complete: held, held: held, full: true)
+        _ = try DomainChecks.runReporting(store: parted, link: key, complete: held, held: held, full: false, partSize: 3)
         #expect(try expectFindings(scoped, link: key, "first run, scoped store"))
+        #expect(try expectFindings(parted, link: key, "first run, store judged in parts"))
         #expect(try expectFindings(full, link: key, "first run, full store"))
         #expect(try !conflicts(full).isEmpty)
 
@@ -173,11 +177,15 @@ struct ScopedChecksTests {
             }
             let s = try DomainChecks.runReporting(store: scoped, link: key, complete: held, held: held, full: false)
             let f = try DomainChecks.runReporting(store: full, link: key, complete: held, held: held, full: true)
+            let p = try DomainChecks.runReporting(store: parted, link: key, complete: held, held: held, full: false,
+                                                  partSize: 3)
             if s.scoped { scopedRounds += 1 }
-            #expect(!f.scoped)
+            #expect(!f.scoped && p.scoped)
             #expect(Set(s.opened.map(\.dedupKey)) == Set(f.opened.map(\.dedupKey)), "round \(round)")
+            #expect(Set(p.opened.map(\.dedupKey)) == Set(f.opened.map(\.dedupKey)), "round \(round), in parts")
             guard try expectFindings(scoped, link: key, "round \(round), scoped"),
-                  try expectFindings(full, link: key, "round \(round), full") else { break }
+                  try expectFindings(full, link: key, "round \(round), full"),
+                  try expectFindings(parted, link: key, "round \(round), in parts") else { break }
         }
         #expect(scopedRounds == 40)
         // Closed ones agree too: the same findings closed for the same reasons.
@@ -186,5 +194,6 @@ struct ScopedChecksTests {
                 .map { "\($0.kind) \($0.sourceID) \($0.closeReason ?? "")" }.sorted()
         }
         #expect(try closed(scoped) == closed(full))
+        #expect(try closed(parted) == closed(full))
     }
 }
