@@ -1,6 +1,7 @@
 internal import Crypto
 internal import Foundation
 internal import GRDB
+internal import Synchronization
 public import DopsyncModel
 
 /// What applying a batch of records did, counted by outcome.
@@ -37,15 +38,32 @@ extension Store {
                       stream: String? = nil, position: String?,
                       sweep: SweepStep? = nil) throws(StoreError) -> ApplyCounts {
         try write { db in
-            let now = nowText()
-            var counts = try applyItems(db, region: region, collection: collection, items: items, now: now)
-            if let sweep {
-                try self.sweep(db, region: region, collection: collection, items: items, step: sweep,
-                               now: now, counts: &counts)
-            }
-            try setPosition(db, region: region, stream: stream ?? collection.rawValue, position: position, now: now)
-            return counts
+            try applyPage(db, region: region, collection: collection, items: items, stream: stream, position: position,
+                          sweep: sweep)
         }
+    }
+
+    /// `apply`, for a task: it waits for the writer without holding its
+    /// thread, which stays free to decode the next pages.
+    public func commit(region: String, collection: CollectionName, items: [PageItem],
+                       stream: String? = nil, position: String?,
+                       sweep: SweepStep? = nil) async throws(StoreError) -> ApplyCounts {
+        try await write { db in
+            try self.applyPage(db, region: region, collection: collection, items: items, stream: stream,
+                               position: position, sweep: sweep)
+        }
+    }
+
+    private func applyPage(_ db: Database, region: String, collection: CollectionName, items: [PageItem],
+                           stream: String?, position: String?, sweep: SweepStep?) throws -> ApplyCounts {
+        let now = nowText()
+        var counts = try applyItems(db, region: region, collection: collection, items: items, now: now)
+        if let sweep {
+            try self.sweep(db, region: region, collection: collection, items: items, step: sweep,
+                           now: now, counts: &counts)
+        }
+        try setPosition(db, region: region, stream: stream ?? collection.rawValue, position: position, now: now)
+        return counts
     }
 
     /// Applies one page that carries records of several collections (a change
@@ -63,16 +81,25 @@ extension Store {
     /// - Returns: what the page did, per collection.
     public func apply(region: String, groups: [(collection: CollectionName, items: [PageItem])],
                       stream: String, position: String?) throws(StoreError) -> [CollectionName: ApplyCounts] {
-        try write { db in
-            let now = nowText()
-            var counts: [CollectionName: ApplyCounts] = [:]
-            for group in groups {
-                counts[group.collection, default: ApplyCounts()] +=
-                    try applyItems(db, region: region, collection: group.collection, items: group.items, now: now)
-            }
-            try setPosition(db, region: region, stream: stream, position: position, now: now)
-            return counts
+        try write { db in try applyGroups(db, region: region, groups: groups, stream: stream, position: position) }
+    }
+
+    /// `apply(region:groups:stream:position:)`, for a task (see `commit`).
+    public func commit(region: String, groups: [(collection: CollectionName, items: [PageItem])],
+                       stream: String, position: String?) async throws(StoreError) -> [CollectionName: ApplyCounts] {
+        try await write { db in try self.applyGroups(db, region: region, groups: groups, stream: stream, position: position) }
+    }
+
+    private func applyGroups(_ db: Database, region: String, groups: [(collection: CollectionName, items: [PageItem])],
+                             stream: String, position: String?) throws -> [CollectionName: ApplyCounts] {
+        let now = nowText()
+        var counts: [CollectionName: ApplyCounts] = [:]
+        for group in groups {
+            counts[group.collection, default: ApplyCounts()] +=
+                try applyItems(db, region: region, collection: group.collection, items: group.items, now: now)
         }
+        try setPosition(db, region: region, stream: stream, position: position, now: now)
+        return counts
     }
 
     /// Stores each item of one collection; the caller owns the transaction.
@@ -81,6 +108,12 @@ extension Store {
         var counts = ApplyCounts()
         counts.fetched = items.count
         var page = try PageWrite(db, region: region, collection: collection, size: items.count)
+        let stream = "\(region)/\(collection.rawValue)"
+        page.expectNew = mostlyNew.withLock { $0.contains(stream) }
+        defer {
+            let isNew = counts.created * 2 > items.count
+            mostlyNew.withLock { if isNew { $0.insert(stream) } else { $0.remove(stream) } }
+        }
         for item in items {
             switch item {
             case let .upsert(record, raw, certificateRef):
@@ -123,13 +156,32 @@ extension Store {
         let hash = contentHash(text)
         let references = record.references
         let meta = record.meta
-        let existing = try Row.fetchOne(
+        /// Inserts the record; `givingWay`: only if no row has its key. Whether it did.
+        func insert(givingWay: Bool) throws -> Bool {
+            try db.cachedStatement(sql: """
+                INSERT INTO record(collection, region, source_id, normalized, raw, content_hash, deleted,
+                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref, change_seq, changed_at,
+                    ref_a, ref_b)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """ + (givingWay ? " ON CONFLICT(collection, region, source_id) DO NOTHING" : ""))
+                .execute(arguments: [collection.rawValue, region, meta.sourceID, text, raw, hash,
+                                     meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef,
+                                     try page.nextChange(db), now, references.a, references.b])
+            return db.changesCount > 0
+        }
+        // When most of the collection's last page was new (an initial pull),
+        // an insert that gives way to a row already held looks the key up
+        // once, where a lookup and then an insert looked it up twice.
+        let inserted = try page.expectNew && insert(givingWay: true)
+        let existing = inserted ? nil : try Row.fetchOne(
             db.cachedStatement(sql: """
                 SELECT id, content_hash, deleted, edited_at, pending_ref, ref_a, ref_b FROM record
                 WHERE collection = ? AND region = ? AND source_id = ?
                 """),
             arguments: [collection.rawValue, region, meta.sourceID])
-        if let existing {
+        if inserted {
+            if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
+        } else if let existing {
             let oldHash: Data = existing["content_hash"]
             if oldHash == hash {
                 counts.unchanged += 1
@@ -162,14 +214,7 @@ extension Store {
             }
             if meta.deleted && !wasDeleted { counts.deleted += 1 } else { counts.updated += 1 }
         } else {
-            try db.cachedStatement(sql: """
-                INSERT INTO record(collection, region, source_id, normalized, raw, content_hash, deleted,
-                    source_updated_at, source_version, first_seen_at, pulled_at, pending_ref, change_seq, changed_at,
-                    ref_a, ref_b)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [collection.rawValue, region, meta.sourceID, text, raw, hash,
-                                         meta.deleted, meta.updatedAt?.description, meta.version, now, now, pendingRef,
-                                         try page.nextChange(db), now, references.a, references.b])
+            _ = try insert(givingWay: false)
             if meta.deleted { counts.deleted += 1 } else { counts.created += 1 }
         }
         if case let .certificate(certificate) = record {
@@ -349,6 +394,9 @@ struct PageWrite {
     /// Whether the region's collection has an open quarantine entry (when it
     /// has none, a good record has nothing to clear and skips the lookup).
     var quarantineOpen: Bool
+    /// Whether most records of the collection's last page were new: the
+    /// page's records are then inserted first and looked up only if held.
+    var expectNew = false
 
     /// Reserves `size` numbers of the change sequence (see
     /// `registerChangeSequence`) for the page's writes, which set

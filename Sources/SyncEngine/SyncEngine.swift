@@ -182,14 +182,14 @@ final class StoreSink: PullSink {
 
     func commit(_ collection: CollectionName, items: [PageItem], stream: String, position: String?,
                 sweep: SweepStep?) async throws {
-        let applied = try store.apply(region: descriptor.code, collection: collection, items: items,
-                                      stream: stream, position: position, sweep: sweep)
+        let applied = try await store.commit(region: descriptor.code, collection: collection, items: items,
+                                             stream: stream, position: position, sweep: sweep)
         try await count([collection: applied])
     }
 
     func commit(groups: [(collection: CollectionName, items: [PageItem])], stream: String,
                 position: String?) async throws {
-        let applied = try store.apply(region: descriptor.code, groups: groups, stream: stream, position: position)
+        let applied = try await store.commit(region: descriptor.code, groups: groups, stream: stream, position: position)
         try await count(applied)
     }
 

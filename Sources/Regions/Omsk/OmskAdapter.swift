@@ -47,8 +47,15 @@ public struct OmskAdapter: RegionAdapter {
     }
 
     public func pull(into sink: any PullSink, full: Bool) async throws {
-        for collection in Self.descriptor.collections {
-            try await walk(collection, sink: sink, full: full)
+        // The collections are separate streams, each with its own position,
+        // and a contract read before its certificate waits for it in the
+        // store: they are walked at once, so that one walk decodes or writes
+        // while another waits for its answer (the rate limit is the region's).
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for collection in Self.descriptor.collections {
+                group.addTask { try await self.walk(collection, sink: sink, full: full) }
+            }
+            try await group.waitForAll()
         }
     }
 
