@@ -105,7 +105,7 @@ extension Store {
                 ALTER TABLE record ADD COLUMN ref_a TEXT;
                 ALTER TABLE record ADD COLUMN ref_b TEXT;
                 UPDATE record SET \(referencesFromJSON(row: "record"));
-                \(checkIndexes.joined(separator: ";\n"));
+                \(checkIndexes.prefix(2).map(\.sql).joined(separator: ";\n"));
                 CREATE TRIGGER record_references AFTER UPDATE OF normalized ON record
                 WHEN NEW.change_seq = OLD.change_seq
                 BEGIN
@@ -144,10 +144,24 @@ extension Store {
         }
     }
 
-    /// The indexes on the references, which only the checks read by.
-    static let checkIndexes = [
-        "CREATE INDEX IF NOT EXISTS record_ref_a ON record(collection, region, ref_a) WHERE ref_a IS NOT NULL",
-        "CREATE INDEX IF NOT EXISTS record_ref_b ON record(collection, ref_b, region) WHERE ref_b IS NOT NULL",
+    /// The index on each contract's link (see `checkIndexes`).
+    static func registerContractLinkIndex(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v5 contract link index") { db in
+            for index in checkIndexes where index.name == "record_contract_link" { try db.execute(sql: index.sql) }
+        }
+    }
+
+    /// The indexes only the checks read by: the references, and each
+    /// contract's key with what a charge's check needs of it (held or not,
+    /// its certificate), so that the full checks' joins from every charge to
+    /// its contract read the index alone.
+    static let checkIndexes: [(name: String, sql: String)] = [
+        ("record_ref_a", "CREATE INDEX IF NOT EXISTS record_ref_a ON record(collection, region, ref_a) WHERE ref_a IS NOT NULL"),
+        ("record_ref_b", "CREATE INDEX IF NOT EXISTS record_ref_b ON record(collection, ref_b, region) WHERE ref_b IS NOT NULL"),
+        ("record_contract_link", """
+            CREATE INDEX IF NOT EXISTS record_contract_link ON record(collection, region, source_id, deleted, ref_a)
+            WHERE collection = 'contracts'
+            """),
     ]
 
     /// Drops the indexes only the checks read by, for a pull that writes
@@ -159,7 +173,7 @@ extension Store {
     /// nothing wrong, only the building to the next sync.
     public func dropCheckIndexes() throws(StoreError) {
         try write { db in
-            try db.execute(sql: "DROP INDEX IF EXISTS record_ref_a; DROP INDEX IF EXISTS record_ref_b")
+            for index in Self.checkIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(index.name)") }
         }
     }
 
@@ -168,12 +182,10 @@ extension Store {
     @discardableResult
     public func ensureCheckIndexes() throws(StoreError) -> Bool {
         try write { db in
-            let held = try String.fetchSet(db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('record_ref_a', 'record_ref_b')
-                """)
-            guard held.count < Self.checkIndexes.count else { return false }
-            for sql in Self.checkIndexes { try db.execute(sql: sql) }
-            return true
+            let held = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+            let missing = Self.checkIndexes.filter { !held.contains($0.name) }
+            for index in missing { try db.execute(sql: index.sql) }
+            return !missing.isEmpty
         }
     }
 
@@ -278,6 +290,7 @@ extension RecordReader {
     /// The records a full run of the checks judges (see `Suspects`). Each
     /// query mirrors its check's rule exactly, missing values read as the
     /// checks read them (money as 0, a missing reference as not held).
+    /// Needs the checks' indexes (`Store.ensureCheckIndexes`).
     public func suspects() throws -> Suspects {
         func keys(_ sql: String) throws -> [Suspects.Key] {
             try Row.fetchAll(db, sql: sql).map { Suspects.Key(region: $0[0], sourceID: $0[1]) }
@@ -312,10 +325,14 @@ extension RecordReader {
                 OR NOT EXISTS (SELECT 1 FROM record p WHERE p.collection = 'programs' AND p.region = k.region
                                    AND p.source_id = coalesce(k.ref_b, '') AND p.deleted = 0))
             """)
+        // The charges are read in the table's order (through an index they
+        // would be read in random order, a page read per charge); their
+        // contracts through the index that holds all a charge's check needs.
+        let contractLink = "INDEXED BY record_contract_link"
         s.orphanCharges = try keys("""
-            SELECT h.region, h.source_id FROM record h
+            SELECT h.region, h.source_id FROM record h NOT INDEXED
             WHERE h.collection = 'charges' AND h.deleted = 0
-                AND NOT EXISTS (SELECT 1 FROM record k WHERE k.collection = 'contracts' AND k.region = h.region
+                AND NOT EXISTS (SELECT 1 FROM record k \(contractLink) WHERE k.collection = 'contracts' AND k.region = h.region
                                     AND k.source_id = coalesce(h.ref_a, '') AND k.deleted = 0)
             """)
         s.certificates = try keys("""
@@ -323,7 +340,7 @@ extension RecordReader {
                 SELECT k.region AS region, k.ref_a AS number,
                        CAST(substr(json_extract(h.normalized, '$.month'), 1, 4) AS INTEGER) AS year,
                        sum(\(money("h", "certificate_part_kopecks"))) AS used
-                FROM record h JOIN record k
+                FROM record h NOT INDEXED CROSS JOIN record k \(contractLink)
                     ON k.collection = 'contracts' AND k.region = h.region AND k.source_id = h.ref_a AND k.deleted = 0
                 WHERE h.collection = 'charges' AND h.deleted = 0 AND k.ref_a IS NOT NULL
                 GROUP BY 1, 2, 3)

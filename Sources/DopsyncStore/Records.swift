@@ -193,15 +193,18 @@ extension Store {
                 : try LocalState.fetch(db, region: region, collection: collection, sourceID: meta.sourceID)
             // `base` NULL: the same as `normalized` until local edits are merged over it below.
             var sql = """
-                UPDATE record SET normalized = ?, base = NULL, raw = ?, content_hash = ?, deleted = ?,
+                UPDATE record SET normalized = ?, base = NULL, raw = ?, content_hash = ?,
                     source_updated_at = ?, source_version = ?, pulled_at = ?, change_seq = ?, changed_at = ?
                 """
-            var arguments: StatementArguments = [text, raw, hash, meta.deleted, meta.updatedAt?.description,
+            var arguments: StatementArguments = [text, raw, hash, meta.updatedAt?.description,
                                                  meta.version, now, try page.nextChange(db), now]
             // Only the indexed columns whose value changes: setting one
-            // rewrites its index entry, a page written for nothing.
-            for (column, value) in [("pending_ref", pendingRef), ("ref_a", references.a), ("ref_b", references.b)]
-            where (existing[column] as String?) != value {
+            // rewrites its index entries, pages written for nothing.
+            let indexed: [(String, DatabaseValue)] = [("deleted", meta.deleted.databaseValue),
+                                                      ("pending_ref", pendingRef.databaseValue),
+                                                      ("ref_a", references.a.databaseValue),
+                                                      ("ref_b", references.b.databaseValue)]
+            for (column, value) in indexed where (existing[column] as DatabaseValue) != value {
                 sql += ", \(column) = ?"
                 arguments += [value]
             }

@@ -234,6 +234,7 @@ public final class Store: Sendable {
         registerAPITokens(&m)
         registerRecordRows(&m)
         registerCheckIndexes(&m)
+        registerContractLinkIndex(&m)
         return m
     }
 

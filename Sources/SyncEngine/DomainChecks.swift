@@ -50,6 +50,7 @@ public enum DomainChecks {
                              synced: Set<String>? = nil, full: Bool,
                              partSize: Int = 8_192) throws -> (opened: [ConflictCandidate], scoped: Bool) {
         let allComplete = (synced ?? held).isSubset(of: complete)
+        try store.ensureCheckIndexes()
         // As in the full run below: references and balances only for regions whose pass completed.
         func checked(_ kind: String, _ region: String) -> Bool {
             kind == brokenReference || kind == balanceMismatch ? complete.contains(region) : held.contains(region)
