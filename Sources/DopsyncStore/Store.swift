@@ -234,7 +234,7 @@ public final class Store: Sendable {
         registerAPITokens(&m)
         registerRecordRows(&m)
         registerCheckIndexes(&m)
-        registerContractLinkIndex(&m)
+        registerLinkIndexes(&m)
         return m
     }
 
