@@ -145,15 +145,16 @@ final class BulkLoad: Sendable {
         self.threshold = threshold
     }
 
-    /// Counts records a page created; drops the indexes once past the threshold.
-    func noteCreated(_ count: Int) throws {
+    /// Counts records a page created; drops the indexes once past the
+    /// threshold. A drop that fails leaves them, which costs only speed.
+    func noteCreated(_ count: Int) {
         let drop = state.withLock { s in
             s.created += count
             guard !s.dropped, s.created > threshold else { return false }
             s.dropped = true
             return true
         }
-        if drop { try store.dropCheckIndexes() }
+        if drop { try? store.dropCheckIndexes() }
     }
 }
 
@@ -184,18 +185,18 @@ final class StoreSink: PullSink {
                 sweep: SweepStep?) async throws {
         let applied = try await store.commit(region: descriptor.code, collection: collection, items: items,
                                              stream: stream, position: position, sweep: sweep)
-        try await count([collection: applied])
+        await count([collection: applied])
     }
 
     func commit(groups: [(collection: CollectionName, items: [PageItem])], stream: String,
                 position: String?) async throws {
         let applied = try await store.commit(region: descriptor.code, groups: groups, stream: stream, position: position)
-        try await count(applied)
+        await count(applied)
     }
 
     /// Adds a page's counts to the collections' totals and shows them.
-    private func count(_ applied: [CollectionName: ApplyCounts]) async throws {
-        try bulk.noteCreated(applied.values.reduce(0) { $0 + $1.created })
+    private func count(_ applied: [CollectionName: ApplyCounts]) async {
+        bulk.noteCreated(applied.values.reduce(0) { $0 + $1.created })
         let totals = counts.withLock { c in
             applied.keys.sorted().map { collection -> (CollectionName, ApplyCounts) in
                 c[collection, default: ApplyCounts()] += applied[collection]!
