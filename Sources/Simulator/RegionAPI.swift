@@ -1,4 +1,4 @@
-public import DopsyncModel
+internal import DopsyncModel
 
 /// A simulated regional system: its identity, how it names records, and its
 /// HTTP API as a pure function of a request. One folder per region

@@ -1,5 +1,5 @@
 internal import DopsyncModel
-public import Foundation
+internal import Foundation
 internal import HTTPTypes
 internal import Hummingbird
 internal import HummingbirdTLS

@@ -590,11 +590,12 @@ extension RegionData {
         var total: Int
     }
 
-    /// Entries with `updatedAt >= since`, after `after` (exclusive), in order;
+    /// Entries with `updatedAt >= since`, after `after` (exclusive), in order,
+    /// the first `skip` of them left out (a page by number or offset);
     /// `include` filters (deleted records, say).
     /// The total is counted only when `countTotal` (a walk's first page): it
     /// costs a pass over the collection.
-    func walk(_ collection: CollectionName, since: Int64?, after: (Int64, String)?, limit: Int,
+    func walk(_ collection: CollectionName, since: Int64?, after: (Int64, String)?, skip: Int = 0, limit: Int,
               countTotal: Bool = true, include: (SimEntry) -> Bool = { _ in true }) -> Walk {
         withState { w in
             let c = w.collections[collection]!
@@ -603,10 +604,17 @@ extension RegionData {
             slot = max(slot, startOfFilter)
             var out: [SimEntry] = []
             var last: (Int64, String)? = nil
+            // Skipped entries are only counted: copying them out to drop
+            // them made every page of an offset walk cost the whole walk so far.
+            var skipped = 0
             while slot < c.order.count && out.count < limit {
-                if c.isLive(slot) {
-                    let e = c.entries[c.order[slot].entry]
-                    if include(e) { out.append(e); last = (c.order[slot].seconds, c.order[slot].key) }
+                if c.isLive(slot) && include(c.entries[c.order[slot].entry]) {
+                    if skipped < skip {
+                        skipped += 1
+                    } else {
+                        out.append(c.entries[c.order[slot].entry])
+                        last = (c.order[slot].seconds, c.order[slot].key)
+                    }
                 }
                 slot += 1
             }

@@ -129,8 +129,8 @@ final class KemerovoAPI: RegionAPI {
         }
         data.willRead(collection)
         // Deleted records simply stop appearing.
-        let walk = data.walk(collection, since: since, after: nil, limit: offset + count, countTotal: true) { !$0.deleted }
-        let entries = walk.entries.dropFirst(offset)
+        let walk = data.walk(collection, since: since, after: nil, skip: offset, limit: count, countTotal: true) { !$0.deleted }
+        let entries = walk.entries
         data.noteShown(collection, entries)
         var out = "<ExportResponse entity=\"\(entity)\" total=\"\(walk.total)\" offset=\"\(offset)\" count=\"\(entries.count)\">\n"
         for e in entries { out += Self.render(e) + "\n" }

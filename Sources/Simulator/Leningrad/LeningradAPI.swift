@@ -142,9 +142,8 @@ final class LeningradAPI: RegionAPI {
         // The page is computed now, by its number: what changed since the
         // previous page has moved to the end, and the rest has shifted.
         let (skip, overflow) = (page - 1).multipliedReportingOverflow(by: perPage)
-        let walk = data.walk(collection, since: since, after: nil,
-                             limit: overflow || skip > Int.max - perPage ? Int.max : skip + perPage)
-        let items = overflow ? [] : Array(walk.entries.dropFirst(skip))
+        let walk = data.walk(collection, since: since, after: nil, skip: overflow ? Int.max : skip, limit: perPage)
+        let items = walk.entries
         data.noteShown(collection, items)
         var out = #"{"items":["#
         for (i, e) in items.enumerated() {

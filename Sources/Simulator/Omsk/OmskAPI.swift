@@ -1,4 +1,4 @@
-public import DopsyncModel
+internal import DopsyncModel
 internal import Foundation
 internal import Synchronization
 
