@@ -105,7 +105,7 @@ extension Store {
                 ALTER TABLE record ADD COLUMN ref_a TEXT;
                 ALTER TABLE record ADD COLUMN ref_b TEXT;
                 UPDATE record SET \(referencesFromJSON(row: "record"));
-                \(checkIndexes.prefix(2).map(\.sql).joined(separator: ";\n"));
+                \(checkIndexSQL(["record_ref_a", "record_ref_b"]));
                 CREATE TRIGGER record_references AFTER UPDATE OF normalized ON record
                 WHEN NEW.change_seq = OLD.change_seq
                 BEGIN
@@ -148,9 +148,7 @@ extension Store {
     /// (see `checkIndexes`).
     static func registerLinkIndexes(_ m: inout DatabaseMigrator) {
         m.registerMigration("v5 link indexes") { db in
-            for index in checkIndexes where ["record_contract_link", "record_certificate_number"].contains(index.name) {
-                try db.execute(sql: index.sql)
-            }
+            try db.execute(sql: checkIndexSQL(["record_contract_link", "record_certificate_number"]))
         }
     }
 
@@ -171,6 +169,11 @@ extension Store {
             WHERE collection = 'certificates'
             """),
     ]
+
+    /// The statements that create the checks' indexes named.
+    static func checkIndexSQL(_ names: [String]) -> String {
+        checkIndexes.filter { names.contains($0.name) }.map(\.sql).joined(separator: ";\n")
+    }
 
     /// Drops the indexes only the checks read by, for a pull that writes
     /// many records: each record put one entry at a random place in each,

@@ -247,4 +247,22 @@ struct StoreTests {
             try store.reading { try $0.lookup(.certificates, by: "number", among: ["471"], region: nil, []) { _, _, _, _ in } }
         }
     }
+
+    /// After a page of new records the next page is inserted first; a record
+    /// already held on that page (a page shift sends it again, changed) is
+    /// still updated, not lost or counted as created.
+    @Test func aPageAfterNewRecordsStillUpdatesTheHeldOnes() throws {
+        let store = try Store.inMemory()
+        var c = try store.apply(region: "55", collection: .programs,
+                                items: (1...10).map { .upsert(try! program(String($0)), raw: "{}") }, position: "p1")
+        #expect(c.created == 10)
+        c = try store.apply(region: "55", collection: .programs, items: [
+            .upsert(try program("3", title: "Шахматы", version: 2), raw: "{}"),
+            .upsert(try program("4"), raw: "{}"),
+        ] + (11...20).map { .upsert(try! program(String($0)), raw: "{}") }, position: "p2")
+        #expect(c.created == 10 && c.updated == 1 && c.unchanged == 1)
+        let lines = try exported(store)
+        #expect(lines.count == 20)
+        #expect(lines.filter { $0.contains(#""title":"Шахматы""#) }.count == 1)
+    }
 }

@@ -1,3 +1,4 @@
+internal import DopsyncModel
 internal import Foundation
 #if canImport(FoundationXML)
 internal import FoundationXML
@@ -62,25 +63,8 @@ struct ES2Node: Sendable {
 enum ES2Writer {
     static let prolog = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n"
 
-    /// Escapes text for character data and double-quoted attributes.
-    static func escape(_ text: String) -> String {
-        // One pass over the bytes, and none of Foundation's search, which
-        // took three quarters of the simulator's time rendering a page.
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">")
-                                          || $0 == UInt8(ascii: "\"") }) else { return text }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// Escapes text for character data and attributes.
+    static func escape(_ text: String) -> String { text.markupEscaped }
 
     /// An element with escaped text.
     static func element(_ name: String, _ text: String) -> String { "<\(name)>\(escape(text))</\(name)>" }
