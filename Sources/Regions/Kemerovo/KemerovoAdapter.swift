@@ -92,15 +92,14 @@ public struct KemerovoAdapter: RegionAdapter {
         }
     }
 
-    /// Pulls every collection in turn; see the type's description.
+    /// Pulls every collection at once; see the type's description.
     ///
     /// - Throws: `RegionError` when a request fails past its retries,
     ///   `KemerovoFault` when the region answers a fault other than `ES2-429`.
     ///   Pages committed before stay, and the walk resumes from them.
     public func pull(into sink: any PullSink, full: Bool) async throws {
-        for collection in Self.descriptor.collections {
-            try await walk(collection, sink: sink, full: full)
-        }
+        // The collections are separate streams, each with its own position.
+        try await walkEachCollection { collection in try await self.walk(collection, sink: sink, full: full) }
     }
 
     func walk(_ collection: CollectionName, sink: any PullSink, full: Bool) async throws {
@@ -119,8 +118,12 @@ public struct KemerovoAdapter: RegionAdapter {
             position.walk = KemerovoWalk(id: UUID().uuidString, full: full, since: full ? nil : position.watermark)
         }
         var walk = position.walk!
+        let ahead = PageAhead<String, KemerovoExchange.ExportPage>()
         while true {
-            let page = try await fetchPage(collection, since: walk.since, offset: walk.offset)
+            let (since, offset) = (walk.since, walk.offset)
+            let page = try await ahead.take("\(since ?? -1)@\(offset)") {
+                try await fetchPage(collection, since: since, offset: offset)
+            }
             if walk.pages == 0 { await sink.expect(collection, total: page.total) }
             let step: KemerovoWalk.Step
             do {
@@ -141,6 +144,8 @@ public struct KemerovoAdapter: RegionAdapter {
             } else {
                 position.walk = walk
                 sweep = walk.full ? .mark(walk: walk.id) : nil
+                let (since, offset) = (walk.since, walk.offset)
+                ahead.start("\(since ?? -1)@\(offset)") { try await fetchPage(collection, since: since, offset: offset) }
             }
             try await sink.commit(collection, items: items, stream: stream, position: Self.encode(position), sweep: sweep)
             if step == .complete { return }

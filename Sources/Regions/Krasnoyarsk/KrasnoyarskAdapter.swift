@@ -210,33 +210,14 @@ public struct KrasnoyarskAdapter: RegionAdapter {
     /// feed's `seq` to the smallest `snapshot_seq` seen.
     func walkSnapshots(_ position: inout Position, sink: any PullSink) async throws {
         let collections = Self.descriptor.collections
+        let ahead = PageAhead<String, FetchedSnapshot>()
         while var walk = position.snapshot {
-            let collection = collections[walk.collection]
-            let url = "\(baseURL)/v3/\(collection.rawValue)?offset=\(walk.offset)&limit=\(pageSize)"
-            let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
-            let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
-                () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: collection)
-            }, parse: { try SnapshotPage.parse($0.body) })
-            guard let page = parsed else { throw unexpected(response, url: url, collection: collection) }
+            let (collection, offset) = (collections[walk.collection], walk.offset)
+            let url = snapshotURL(collection, offset: offset)
+            let page = try await ahead.take(url) { try await fetchSnapshot(collection, offset: offset, url: url) }
             if walk.offset == 0 && walk.anchors.isEmpty { await sink.expect(collection, total: page.total) }
             walk.minSeq = min(walk.minSeq ?? page.snapshotSeq, page.snapshotSeq)
-
-            var items: [PageItem] = []
-            var listed: [Anchor?] = []
-            for (index, item) in page.items.enumerated() {
-                let decoded = mapper.item(item.value, raw: item.raw, collection: collection)
-                if case let .quarantine(id, raw, reason) = decoded {
-                    let place = "snapshot offset \(walk.offset) record \(index + 1)"
-                    items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)"))
-                } else {
-                    items.append(decoded)
-                }
-                if case let .string(id)? = item.value["id"], case let .string(modified)? = item.value["modified_at"] {
-                    listed.append(Anchor(id: id, modifiedAt: modified))
-                } else {
-                    listed.append(nil)
-                }
-            }
+            let (items, listed) = (page.items, page.listed)
 
             let sweepName = "\(walk.walk)/\(collection.rawValue)"
             var sweep = SweepStep.mark(walk: sweepName)
@@ -273,8 +254,51 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                 }
                 position.snapshot = walk
             }
+            if let next = position.snapshot {
+                let (collection, offset) = (collections[next.collection], next.offset)
+                let url = snapshotURL(collection, offset: offset)
+                ahead.start(url) { try await fetchSnapshot(collection, offset: offset, url: url) }
+            }
             try await sink.commit(collection, items: items, stream: Self.stream, position: position.text, sweep: sweep)
         }
+    }
+
+    func snapshotURL(_ collection: CollectionName, offset: Int) -> String {
+        "\(baseURL)/v3/\(collection.rawValue)?offset=\(offset)&limit=\(pageSize)"
+    }
+
+    /// A snapshot page as fetched and decoded, before the walk moves past it.
+    struct FetchedSnapshot: Sendable {
+        var items: [PageItem] = []
+        /// Each record as a later page must repeat it, where it could be read.
+        var listed: [Anchor?] = []
+        var total: Int
+        var snapshotSeq: Int64
+    }
+
+    /// Fetches and decodes the snapshot page of `collection` at `offset`.
+    func fetchSnapshot(_ collection: CollectionName, offset: Int, url: String) async throws -> FetchedSnapshot {
+        let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
+        let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
+            () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: collection)
+        }, parse: { try SnapshotPage.parse($0.body) })
+        guard let page = parsed else { throw unexpected(response, url: url, collection: collection) }
+        var fetched = FetchedSnapshot(total: page.total, snapshotSeq: page.snapshotSeq)
+        for (index, item) in page.items.enumerated() {
+            let decoded = mapper.item(item.value, raw: item.raw, collection: collection)
+            if case let .quarantine(id, raw, reason) = decoded {
+                let place = "snapshot offset \(offset) record \(index + 1)"
+                fetched.items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)"))
+            } else {
+                fetched.items.append(decoded)
+            }
+            if case let .string(id)? = item.value["id"], case let .string(modified)? = item.value["modified_at"] {
+                fetched.listed.append(Anchor(id: id, modifiedAt: modified))
+            } else {
+                fetched.listed.append(nil)
+            }
+        }
+        return fetched
     }
 
     // MARK: Feed
@@ -303,30 +327,53 @@ public struct KrasnoyarskAdapter: RegionAdapter {
     /// - Returns: `nil` when caught up, or the feed's `oldest_seq` when it
     ///   answered `410 compacted`.
     func readFeed(_ position: inout Position, sink: any PullSink) async throws -> Int64? {
+        let ahead = PageAhead<Int64, FetchedFeed>()
         while true {
             let since = position.seq ?? 0
-            let url = "\(baseURL)/v3/changes?since=\(since)&limit=\(pageSize)"
-            let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
-            let (response, parsed) = try await client.fetchParsed(collection: nil, url: url, {
-                () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: nil)
-            }, parse: { try FeedPage.parse($0.body) })
-            if response.status == 410 {
-                guard let body = try? JSONParser.parse(response.body), body["error"] == .string("compacted"),
-                      case let .number(n)? = body["oldest_seq"], let oldest = Int64(n) else {
-                    throw unexpected(response, url: url, collection: nil)
+            let fetched = try await ahead.take(since) { try await fetchFeed(since: since) }
+            let page: FeedPage
+            switch fetched {
+            case let .compacted(oldest): return oldest
+            case let .page(p, groups):
+                page = p
+                position.seq = page.lastSeq
+                let done = page.pending <= 0 || page.results.isEmpty || page.lastSeq == since
+                if !done {
+                    let next = page.lastSeq
+                    ahead.start(next) { try await fetchFeed(since: next) }
                 }
-                return oldest
+                try await sink.commit(groups: groups, stream: Self.stream, position: position.text)
+                if done { return nil }
             }
-            guard let page = parsed else { throw unexpected(response, url: url, collection: nil) }
-            guard page.lastSeq >= since else {
-                throw RegionError(region: Self.descriptor.name, url: url,
-                                  "last_seq \(page.lastSeq) is before since \(since)")
-            }
-            let groups = group(page.results, since: since)
-            position.seq = page.lastSeq
-            try await sink.commit(groups: groups, stream: Self.stream, position: position.text)
-            if page.pending <= 0 || page.results.isEmpty || page.lastSeq == since { return nil }
         }
+    }
+
+    /// A feed page as fetched and grouped, or the feed's `oldest_seq` when
+    /// it answered `410 compacted`.
+    enum FetchedFeed: Sendable {
+        case page(FeedPage, groups: [(collection: CollectionName, items: [PageItem])])
+        case compacted(oldest: Int64)
+    }
+
+    /// Fetches the feed page after `since` and groups its changes.
+    func fetchFeed(since: Int64) async throws -> FetchedFeed {
+        let url = "\(baseURL)/v3/changes?since=\(since)&limit=\(pageSize)"
+        let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
+        let (response, parsed) = try await client.fetchParsed(collection: nil, url: url, {
+            () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: nil)
+        }, parse: { try FeedPage.parse($0.body) })
+        if response.status == 410 {
+            guard let body = try? JSONParser.parse(response.body), body["error"] == .string("compacted"),
+                  case let .number(n)? = body["oldest_seq"], let oldest = Int64(n) else {
+                throw unexpected(response, url: url, collection: nil)
+            }
+            return .compacted(oldest: oldest)
+        }
+        guard let page = parsed else { throw unexpected(response, url: url, collection: nil) }
+        guard page.lastSeq >= since else {
+            throw RegionError(region: Self.descriptor.name, url: url, "last_seq \(page.lastSeq) is before since \(since)")
+        }
+        return .page(page, groups: group(page.results, since: since))
     }
 
     /// A feed page's changes by collection, in the descriptor's order (a

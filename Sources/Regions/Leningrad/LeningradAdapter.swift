@@ -84,9 +84,8 @@ public struct LeningradAdapter: RegionAdapter {
     }
 
     public func pull(into sink: any PullSink, full: Bool) async throws {
-        for collection in Self.descriptor.collections {
-            try await walk(collection, sink: sink, full: full)
-        }
+        // The collections are separate streams, each with its own position.
+        try await walkEachCollection { collection in try await self.walk(collection, sink: sink, full: full) }
     }
 
     // MARK: Position
@@ -177,41 +176,16 @@ public struct LeningradAdapter: RegionAdapter {
             position.walk = Walk(full: full, from: full ? nil : position.watermark, page: 1)
         }
         var reportedTotal = false
+        let ahead = PageAhead<String, FetchedPage>()
         while var w = position.walk {
             let from = Self.utc(w.from)
-            let fromText = from?.localISO(offsetSeconds: LeningradMapping.offset)
-            var query = "page=\(w.page)&per_page=\(perPage)"
-            if let fromText { query += "&updated_from=\(formEncode(fromText))" }
-            let url = "\(baseURL)/api/v1/\(collection.rawValue)?\(query)"
-            let request = HTTPRequest(url: url, headers: [("Accept", "application/json"), ("X-Api-Key", apiKey)])
-            let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
-                () throws(RegionError) -> HTTPResponse in try await client.send(request, collection: collection)
-            }, parse: { response in try Self.parsePage(response.body) })
-            guard let page = parsed else { throw failure(response, collection: collection, url: url) }
+            let (url, place) = target(collection, w)
+            let page = try await ahead.take(url) { try await fetchPage(collection, url: url, place: place) }
             if !reportedTotal {
-                if case let .number(n)? = page.envelope["total"] { await sink.expect(collection, total: Int(n)) }
+                await sink.expect(collection, total: page.total)
                 reportedTotal = true
             }
-
-            let place = "updated_from \(fromText ?? "(none)") page \(w.page)"
-            var items: [PageItem] = []
-            var stamped: [(id: String?, time: Timestamp?)] = []
-            items.reserveCapacity(page.items.count)
-            for (index, item) in page.items.enumerated() {
-                let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
-                if case let .quarantine(id, raw, reason) = decoded {
-                    items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place) record \(index + 1): \(reason)"))
-                } else {
-                    items.append(decoded)
-                }
-                var id: String? = nil
-                switch item.value["id"] {
-                case let .number(n)?: id = n
-                case let .string(s)?: id = s
-                default: break
-                }
-                stamped.append((id, mapper.updatedAt(item.value)))
-            }
+            let (items, stamped) = (page.items, page.stamped)
             let times = stamped.compactMap(\.time)
             let short = page.items.count < perPage
             w.newest = Self.later(w.newest, times.max())
@@ -265,9 +239,56 @@ public struct LeningradAdapter: RegionAdapter {
                 position.walk = nil
             } else {
                 position.walk = w
+                let (url, place) = target(collection, w)
+                ahead.start(url) { try await fetchPage(collection, url: url, place: place) }
             }
             try await sink.commit(collection, items: items, stream: stream, position: position.text)
         }
+    }
+
+    /// The URL of the page where the walk `w` of `collection` stands, and
+    /// how messages name that page.
+    func target(_ collection: CollectionName, _ w: Walk) -> (url: String, place: String) {
+        let fromText = Self.utc(w.from)?.localISO(offsetSeconds: LeningradMapping.offset)
+        var query = "page=\(w.page)&per_page=\(perPage)"
+        if let fromText { query += "&updated_from=\(formEncode(fromText))" }
+        return ("\(baseURL)/api/v1/\(collection.rawValue)?\(query)", "updated_from \(fromText ?? "(none)") page \(w.page)")
+    }
+
+    /// One page as fetched and decoded, before the walk moves past it.
+    struct FetchedPage: Sendable {
+        var total: Int?
+        var items: [PageItem] = []
+        /// Each record's id and `updated_at`, as far as they could be read.
+        var stamped: [(id: String?, time: Timestamp?)] = []
+    }
+
+    /// Fetches and decodes the page at `url`; `place` names it in quarantine reasons.
+    func fetchPage(_ collection: CollectionName, url: String, place: String) async throws -> FetchedPage {
+        let request = HTTPRequest(url: url, headers: [("Accept", "application/json"), ("X-Api-Key", apiKey)])
+        let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
+            () throws(RegionError) -> HTTPResponse in try await client.send(request, collection: collection)
+        }, parse: { response in try Self.parsePage(response.body) })
+        guard let page = parsed else { throw failure(response, collection: collection, url: url) }
+        var fetched = FetchedPage()
+        if case let .number(n)? = page.envelope["total"] { fetched.total = Int(n) }
+        fetched.items.reserveCapacity(page.items.count)
+        for (index, item) in page.items.enumerated() {
+            let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
+            if case let .quarantine(id, raw, reason) = decoded {
+                fetched.items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place) record \(index + 1): \(reason)"))
+            } else {
+                fetched.items.append(decoded)
+            }
+            var id: String? = nil
+            switch item.value["id"] {
+            case let .number(n)?: id = n
+            case let .string(s)?: id = s
+            default: break
+            }
+            fetched.stamped.append((id, mapper.updatedAt(item.value)))
+        }
+        return fetched
     }
 
     /// The error for an answer other than a page.

@@ -47,16 +47,8 @@ public struct OmskAdapter: RegionAdapter {
     }
 
     public func pull(into sink: any PullSink, full: Bool) async throws {
-        // The collections are separate streams, each with its own position,
-        // and a contract read before its certificate waits for it in the
-        // store: they are walked at once, so that one walk decodes or writes
-        // while another waits for its answer (the rate limit is the region's).
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for collection in Self.descriptor.collections {
-                group.addTask { try await self.walk(collection, sink: sink, full: full) }
-            }
-            try await group.waitForAll()
-        }
+        // The collections are separate streams, each with its own position.
+        try await walkEachCollection { collection in try await self.walk(collection, sink: sink, full: full) }
     }
 
     /// Where a walk of one collection stands; saved as JSON with each page.
@@ -145,16 +137,12 @@ public struct OmskAdapter: RegionAdapter {
         }
         var reportedTotal = false
         var pageNumber = 1
-        var prefetch: Task<FetchedPage, any Error>? = nil
-        defer { prefetch?.cancel() }
+        let ahead = PageAhead<String?, FetchedPage>()
         var restartsWithoutProgress = 0
         while true {
-            let page: FetchedPage
-            if let pending = prefetch {
-                prefetch = nil
-                page = try await pending.value
-            } else {
-                page = try await fetchPage(collection, since: position.walkSince, cursor: position.cursor, pageNumber: pageNumber)
+            let (since, cursor, number) = (position.walkSince, position.cursor, pageNumber)
+            let page = try await ahead.take(cursor) {
+                try await fetchPage(collection, since: since, cursor: cursor, pageNumber: number)
             }
             if page.cursorExpired {
                 // Restart from the newest time seen: the order is by
@@ -178,7 +166,7 @@ public struct OmskAdapter: RegionAdapter {
             if let next = page.next {
                 position.cursor = next
                 let (since, number) = (position.walkSince, pageNumber + 1)
-                prefetch = Task { try await fetchPage(collection, since: since, cursor: next, pageNumber: number) }
+                ahead.start(next) { try await fetchPage(collection, since: since, cursor: next, pageNumber: number) }
             } else {
                 // The walk is complete: its newest time is where the next one starts.
                 position.watermark = [position.watermark, position.walkMax].compactMap { $0 }.max()
