@@ -152,6 +152,14 @@ extension Store {
         }
     }
 
+    /// The regions whose changes the checks that need a complete pass have
+    /// not judged yet (see `setChecked`).
+    static func registerOwedRegions(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v6 checks owed") { db in
+            try db.execute(sql: "CREATE TABLE check_owed (region TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID")
+        }
+    }
+
     /// The indexes only the checks read by: the references; each contract's
     /// key with what a charge's check needs of it (held or not, its
     /// certificate), and each certificate's number with whether it is held,
@@ -216,10 +224,19 @@ extension Store {
     /// Notes that the checks have seen every change up to `sequence`
     /// (`nil`: none, so that the next run checks everything) and every moved
     /// reference up to `moved` (`MovedReference.id`), which are forgotten.
-    public func setChecked(sequence: Int64?, moved: Int64?) throws(StoreError) {
+    ///
+    /// - Parameter owed: the regions whose changes up to `sequence` the
+    ///   checks that need a complete pass (references, balances) did not
+    ///   judge, because the region's pass did not complete: the run after
+    ///   the region's next complete pass checks every record again.
+    public func setChecked(sequence: Int64?, moved: Int64?, owed: Set<String> = []) throws(StoreError) {
         try write { db in
             try db.execute(sql: "UPDATE check_state SET checked_seq = ? WHERE id = 1", arguments: [sequence])
             if let moved { try db.execute(sql: "DELETE FROM check_moved WHERE id <= ?", arguments: [moved]) }
+            try db.execute(sql: "DELETE FROM check_owed")
+            for region in owed.sorted() {
+                try db.execute(sql: "INSERT INTO check_owed(region) VALUES (?)", arguments: [region])
+            }
         }
     }
 
@@ -233,6 +250,26 @@ extension RecordReader {
     /// The last number of the change sequence given so far.
     public func changeSequence() throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT seq FROM change_counter WHERE id = 1") ?? 0
+    }
+
+    /// The regions of `regions` with records changed after `sequence` (all
+    /// of them for `nil`). Reads the changes since `sequence`, so it is
+    /// asked only for the regions a run could not judge.
+    public func regionsChanged(after sequence: Int64?, among regions: Set<String>) throws -> Set<String> {
+        guard let sequence else { return regions }
+        return try regions.filter { region in
+            try CollectionName.allCases.contains { collection in
+                try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM record INDEXED BY record_change
+                                   WHERE collection = ? AND change_seq > ? AND region = ?)
+                    """, arguments: [collection.rawValue, sequence, region]) ?? true
+            }
+        }
+    }
+
+    /// The regions owed a check of every record (see `Store.setChecked`).
+    public func owedRegions() throws -> Set<String> {
+        try String.fetchSet(db, sql: "SELECT region FROM check_owed")
     }
 
     /// The number up to which the checks have seen every change, or `nil`

@@ -235,6 +235,7 @@ public final class Store: Sendable {
         registerRecordRows(&m)
         registerCheckIndexes(&m)
         registerLinkIndexes(&m)
+        registerOwedRegions(&m)
         return m
     }
 

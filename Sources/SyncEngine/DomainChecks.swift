@@ -28,8 +28,9 @@ public enum DomainChecks {
     /// each finding depends on a few records, so a day's sync costs in
     /// proportion to its changes, not to the store. Everything is checked
     /// again on the first run, on `full`, when a region's pass did not
-    /// complete (the changes then wait for the next complete run), and when
-    /// a large part of the store changed.
+    /// complete, after the next complete pass of a region whose changes were
+    /// not all judged (its pass had failed), and when a large part of the
+    /// store changed.
     ///
     /// - Parameters:
     ///   - complete: region codes whose pass just completed; the checks that
@@ -55,24 +56,36 @@ public enum DomainChecks {
         func checked(_ kind: String, _ region: String) -> Bool {
             kind == brokenReference || kind == balanceMismatch ? complete.contains(region) : held.contains(region)
         }
+        // The regions whose changes the references and balances have not
+        // judged: those owed before and not complete now, and those with
+        // changes since the last run whose pass did not complete (a failed
+        // pass, or a region edited at the gateway but not pulled). The run
+        // after such a region's next complete pass checks every record.
+        func owed(_ reader: RecordReader, after checked: Int64?) throws -> Set<String> {
+            let before = try reader.owedRegions().subtracting(complete)
+            return before.union(try reader.regionsChanged(after: checked, among: held.subtracting(complete).subtracting(before)))
+        }
         if !full && allComplete {
             let open = try store.conflicts().filter { kinds.contains($0.kind) }
-            let plan = try store.reading { reader -> (sequence: Int64, moved: Int64, scoped: (found: [ConflictCandidate], scope: Scope)?) in
+            let plan = try store.reading { reader -> (sequence: Int64, moved: Int64, owed: Set<String>,
+                                                      scoped: (found: [ConflictCandidate], scope: Scope)?) in
                 let sequence = try reader.changeSequence()
                 let moved = try reader.movedReferences()
                 let lastMoved = moved.last?.id ?? 0
                 guard let checked = try reader.checkedSequence(),
+                      try reader.owedRegions().isDisjoint(with: complete),
                       sequence - checked <= max(50_000, try reader.approximateRecordCount() / 10)
-                else { return (sequence, lastMoved, nil) }
+                else { return (sequence, lastMoved, [], nil) }
                 let targets = try scopedTargets(reader, after: checked, moved: moved, open: open)
-                return (sequence, lastMoved, try judge(targets, reader, link: link, partSize: partSize))
+                return (sequence, lastMoved, try owed(reader, after: checked),
+                        try judge(targets, reader, link: link, partSize: partSize))
             }
             if let (found, scope) = plan.scoped {
                 let opened = try store.reconcileConflicts(
                     kinds: kinds, found: found.filter { checked($0.kind, $0.region) },
                     covers: { kind, key, region in checked(kind, region) && scope.covers(kind, key) },
                     closeReason: closeReason)
-                try store.setChecked(sequence: plan.sequence, moved: plan.moved)
+                try store.setChecked(sequence: plan.sequence, moved: plan.moved, owed: plan.owed)
                 return (opened, true)
             }
         }
@@ -80,9 +93,10 @@ public enum DomainChecks {
         // transaction: a change made later is numbered after it.
         // The store flags the records that may be findings; only they and
         // what they depend on are read and judged.
-        let (sequence, moved, found) = try store.reading { reader in
+        let (sequence, moved, owedNow, found) = try store.reading { reader in
             let sequence = try reader.changeSequence(), moved = try reader.lastMovedReference()
-            return (sequence, moved, try judge(suspectTargets(reader), reader, link: link, partSize: partSize).found)
+            return (sequence, moved, try owed(reader, after: try reader.checkedSequence()),
+                    try judge(suspectTargets(reader), reader, link: link, partSize: partSize).found)
         }
         let byRecords: Set<String> = [duplicateCertificate, invalidCharge]
         var opened = try store.reconcileConflicts(
@@ -92,9 +106,7 @@ public enum DomainChecks {
             kinds: [brokenReference, balanceMismatch],
             found: found.filter { !byRecords.contains($0.kind) && complete.contains($0.region) },
             scope: complete, closeReason: closeReason)
-        // A region that did not complete has changes the checks needing a
-        // complete pass have not seen: the next run starts from the same point.
-        if allComplete { try store.setChecked(sequence: sequence, moved: moved) }
+        try store.setChecked(sequence: sequence, moved: moved, owed: owedNow)
         return (opened, false)
     }
 

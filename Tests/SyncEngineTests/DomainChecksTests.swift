@@ -38,9 +38,9 @@ struct DomainChecksTests {
             startsOn: nil, endsOn: nil)), raw: "{}")
     }
 
-    func contract(_ id: String, certificate: String, program: String = "1") throws -> PageItem {
+    func contract(_ id: String, certificate: String, program: String = "1", region: String = "55") throws -> PageItem {
         .upsert(.contract(Contract(
-            meta: SourceMeta(region: "55", sourceID: id, updatedAt: Self.t, version: "1"), certificateNumber: certificate,
+            meta: SourceMeta(region: region, sourceID: id, updatedAt: Self.t, version: "1"), certificateNumber: certificate,
             programSourceID: program, startsOn: try LocalDate(iso: "2026-09-01"), endsOn: try LocalDate(iso: "2027-05-31"),
             priceMonth: Kopecks(100_000), status: .active)), raw: "{}")
     }
@@ -137,5 +137,22 @@ struct DomainChecksTests {
         _ = try check()
         #expect(try store.conflicts().filter { $0.kind == "broken_reference" }.isEmpty)
         #expect(try store.conflicts(includeClosed: true).filter { $0.kind == "broken_reference" }.count == 2)
+    }
+
+    /// A region whose pass failed after storing some pages, then a sync of
+    /// another region alone, then a complete sync: the pages of the failed
+    /// pass are judged for references once the region completes.
+    @Test func changesOfAFailedPassAreJudgedAfterTheNextCompletePass() throws {
+        try seedConsistent()
+        _ = try check()
+        try apply(.contracts, [try contract("11", certificate: "4799999999", region: "47")], region: "47")
+        let both: Set<String> = ["55", "47"]
+        // The pass of 47 fails; then a sync of 55 alone completes.
+        _ = try DomainChecks.run(store: store, link: key, complete: ["55"], held: both)
+        _ = try DomainChecks.run(store: store, link: key, complete: ["55"], held: both, synced: ["55"])
+        #expect(try store.conflicts().filter { $0.kind == "broken_reference" }.isEmpty)
+        // 47 completes with nothing new: its contract is judged now.
+        let opened = try DomainChecks.run(store: store, link: key, complete: both, held: both)
+        #expect(opened.contains { $0.kind == "broken_reference" && $0.region == "47" && $0.sourceID == "11" }, "\(opened)")
     }
 }
