@@ -44,6 +44,10 @@ public struct SimulatorOptions: Sendable {
     /// the adapter's default. Tests use small pages to walk many of them at a
     /// small scale.
     public var clientPageSize: Int? = nil
+    /// The most records a Krasnoyarsk snapshot page holds, whatever its
+    /// `limit` asks (the page documents no bound, so a region may answer
+    /// fewer than asked before the end); `nil` answers `limit`.
+    public var snapshotPageCap: Int? = nil
     /// Whether the regions refuse requests over their documented rate
     /// (`false` for benchmarks: the written configuration then lets the
     /// gateway's client go as fast as it can, `requests_per_second: 1000`).

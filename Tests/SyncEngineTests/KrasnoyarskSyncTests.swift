@@ -74,6 +74,25 @@ struct KrasnoyarskSyncTests {
         #expect(data.requestCount - requests <= 2)
     }
 
+    /// The page sets no bound on how many records a snapshot page holds: a
+    /// region answering fewer than asked is walked to its end, and a full
+    /// walk deletes nothing it did not reach.
+    @Test func snapshotPagesShorterThanAskedAreNotTheEnd() async throws {
+        let gateway = try await GatewayUnderTest.start(regions: [Self.region], scale: 40) { options in
+            options.snapshotPageCap = 7
+            options.rateLimits = false
+        }
+        defer { Task { await gateway.stop() } }
+        let data = gateway.simulator.data(Self.region)
+        var report = try await Self.sync(gateway, pageSize: 20)
+        #expect(report.succeeded, "\(report.failures)")
+        try Self.expectExportsMatch(gateway, data)
+        report = try await Self.sync(gateway, pageSize: 20, full: true)
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(CollectionName.allCases.allSatisfy { report.counts(Self.region, $0).deleted == 0 })
+        try Self.expectExportsMatch(gateway, data)
+    }
+
     @Test func incrementalPassReadsTheFeedOnly() async throws {
         let gateway = try await GatewayUnderTest.start(regions: [Self.region], scale: 300)
         defer { Task { await gateway.stop() } }

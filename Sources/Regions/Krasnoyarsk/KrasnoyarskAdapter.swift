@@ -232,7 +232,9 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                 logger.info("krasnoyarsk: \(collection.rawValue) snapshot shifted at offset \(walk.offset); stepping back")
                 walk.offset = max(0, walk.offset - (pageSize - overlap))
                 position.snapshot = walk
-            } else if page.items.count < pageSize {
+            } else if page.items.isEmpty || (page.items.count < pageSize && walk.offset + page.items.count >= page.total) {
+                // The end: a short page is not enough, since the page sets
+                // no bound on how many records a snapshot page holds.
                 sweep = .finish(walk: sweepName)
                 if walk.collection + 1 < collections.count {
                     walk.collection += 1
@@ -245,10 +247,12 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                     position.seq = walk.minSeq
                 }
             } else {
-                walk.offset += page.items.count - overlap
+                // A page shorter than asked still moves on (by at least one record).
+                let kept = min(overlap, page.items.count / 2)
+                walk.offset += page.items.count - kept
                 // Malformed records (no id or time) cannot be anchors; with
                 // none at all in the overlap the next page goes unproven.
-                walk.anchors = listed.suffix(overlap).compactMap { $0 }
+                walk.anchors = listed.suffix(kept).compactMap { $0 }
                 if walk.anchors.isEmpty {
                     logger.warning("krasnoyarsk: \(collection.rawValue) snapshot offset \(walk.offset): no readable record to anchor the next page")
                 }

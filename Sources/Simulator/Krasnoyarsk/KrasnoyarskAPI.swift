@@ -49,6 +49,8 @@ final class KrasnoyarskAPI: RegionAPI {
     let data: RegionData
     /// Whether requests over the documented rate are refused (`SimulatorOptions.rateLimits`).
     let rateLimited: Bool
+    /// `SimulatorOptions.snapshotPageCap`.
+    let snapshotPageCap: Int?
     let tokens: TokenIssuer
     let secret: String
     let wire = KrasnoyarskWire()
@@ -62,6 +64,7 @@ final class KrasnoyarskAPI: RegionAPI {
     required init(data: RegionData, options: SimulatorOptions) {
         self.data = data
         rateLimited = options.rateLimits
+        snapshotPageCap = options.snapshotPageCap
         secret = "krasnoyarsk-secret-\(options.seed)"
         tokens = TokenIssuer(clientID: "gateway", clientSecret: secret, lifetime: min(options.tokenLifetime, .seconds(300)))
         data.onRevoke { [tokens] in tokens.revokeAll() }
@@ -194,7 +197,8 @@ final class KrasnoyarskAPI: RegionAPI {
 
     func snapshot(_ collection: CollectionName, _ request: SimRequest) -> SimResponse {
         guard let offset = integer(request, "offset", 0...Int64(Int32.max), default: 0) else { return error(400, "invalid_offset") }
-        guard let limit = integer(request, "limit", 1...1000, default: 100) else { return error(400, "invalid_limit") }
+        guard let asked = integer(request, "limit", 1...1000, default: 100) else { return error(400, "invalid_limit") }
+        let limit = min(Int(asked), snapshotPageCap ?? Int(asked))
         data.willRead(collection)
         let (items, total, seq) = data.withState { w -> ([String], Int, Int64) in
             var picked: [Int] = []
@@ -205,7 +209,7 @@ final class KrasnoyarskAPI: RegionAPI {
                 for slot in c.order.indices where c.isLive(slot) {
                     let i = c.order[slot].entry
                     guard !c.entries[i].deleted else { continue }
-                    if total >= Int(offset) && picked.count < Int(limit) { picked.append(i) }
+                    if total >= Int(offset) && picked.count < limit { picked.append(i) }
                     total += 1
                 }
                 items = picked.map { wire.render(c.entries[$0]).serialized() }
