@@ -78,6 +78,13 @@ public struct WireObject {
         return i
     }
 
+    /// An integer within `range` (a documented bound such as ages 3..18).
+    public func int(_ key: String, in range: ClosedRange<Int>) throws(ValueError) -> Int {
+        let i = try int(key)
+        guard range.contains(i) else { throw fail(key, "\(i) is outside \(range.lowerBound)..\(range.upperBound)") }
+        return i
+    }
+
     public func bool(_ key: String) throws(ValueError) -> Bool {
         switch raw(key) {
         case let .bool(b)?: return b

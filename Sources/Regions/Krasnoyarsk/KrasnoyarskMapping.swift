@@ -151,12 +151,11 @@ public struct KrasnoyarskMapping: Sendable {
     func program(_ o: WireObject) throws(ValueError) -> Program {
         let p = try o.object("provider")
         let age = try o.object("age")
-        guard let ogrn = try p.optionalOgrn() else { throw p.fail("ogrn", "is missing") }
         return Program(
             meta: try meta(o),
             title: try o.string("title"),
             description: "",
-            provider: Provider(inn: try p.inn(), ogrn: ogrn, name: try p.string("name"),
+            provider: Provider(inn: try p.inn(), ogrn: try p.ogrn(), name: try p.string("name"),
                                kind: try p.code("legal_form", Self.legalForms)),
             direction: try mainDirection(o),
             ageMin: try age.int("min"), ageMax: try age.int("max"),

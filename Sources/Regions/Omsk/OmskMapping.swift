@@ -18,6 +18,8 @@ public struct OmskMapping: Sendable {
     static let certificateTypes = Dictionary(uniqueKeysWithValues: CertificateType.allCases.map { ($0.rawValue, $0) })
     static let certificateStatuses = Dictionary(uniqueKeysWithValues: CertificateStatus.allCases.map { ($0.rawValue, $0) })
     static let contractStatuses = Dictionary(uniqueKeysWithValues: ContractStatus.allCases.map { ($0.rawValue, $0) })
+    /// A program's ages, inclusive, as the page bounds them.
+    static let ages = 3...18
 
     /// The record's `updatedAt` normalized to UTC text, when it can be read;
     /// used to move the walk's watermark even past a quarantined record.
@@ -63,19 +65,18 @@ public struct OmskMapping: Sendable {
             title: try o.string("title"),
             description: try o.optionalString("description") ?? "",
             provider: Provider(
-                inn: try p.inn(), ogrn: try p.optionalOgrn(),
+                inn: try p.inn(), ogrn: try p.ogrn(),
                 name: try p.string("name"),
                 kind: try p.code("kind", Self.kinds)),
             direction: try o.code("direction", Self.directions),
-            ageMin: try o.int("ageFrom"), ageMax: try o.int("ageTo"),
-            hoursTotal: try o.optionalInt("hoursTotal"),
+            ageMin: try o.int("ageFrom", in: Self.ages), ageMax: try o.int("ageTo", in: Self.ages),
+            hoursTotal: try o.int("hoursTotal"),
             priceMonth: try WireRules.nonNegative(try o.roubles("pricePerMonth"), what: "pricePerMonth"),
             registry: try o.code("registry", Self.registries),
             municipality: try o.municipality(),
             format: try o.code("format", Self.formats),
             status: try o.code("status", Self.programStatuses),
-            startsOn: o.has("startDate") ? try o.date("startDate") : nil,
-            endsOn: o.has("endDate") ? try o.date("endDate") : nil)
+            startsOn: try o.date("startDate"), endsOn: try o.date("endDate"))
     }
 
     func certificate(_ o: WireObject) throws(ValueError) -> Certificate {
@@ -96,7 +97,7 @@ public struct OmskMapping: Sendable {
             year: try o.int("year"),
             status: try o.code("status", Self.certificateStatuses),
             municipality: try o.municipality(),
-            issuedAt: o.has("issuedAt") ? try o.timestamp("issuedAt") : nil)
+            issuedAt: try o.timestamp("issuedAt"))
     }
 
     func contract(_ o: WireObject) throws(ValueError) -> Contract {

@@ -37,6 +37,12 @@ extension WireObject {
         return try located(key) { () throws(ValueError) in try WireRules.digits(s, lengths: [10, 12], what: "ИНН") }
     }
 
+    /// An ОГРН of 13 or an ОГРНИП of 15 digits.
+    public func ogrn(_ key: String = "ogrn") throws(ValueError) -> String {
+        guard let s = try optionalOgrn(key) else { throw fail(key, "is missing") }
+        return s
+    }
+
     /// An ОГРН of 13 or an ОГРНИП of 15 digits, or `nil` when absent.
     public func optionalOgrn(_ key: String = "ogrn") throws(ValueError) -> String? {
         guard let s = try optionalString(key) else { return nil }
