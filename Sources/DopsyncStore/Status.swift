@@ -100,6 +100,20 @@ extension Store {
         }
     }
 
+    /// The held records of `collection` whose latest version from the region
+    /// sits in quarantine (an open entry under the record's id), as
+    /// `region/source_id`.
+    public func quarantinedRecords(_ collection: CollectionName) throws(StoreError) -> Set<String> {
+        try read { db in
+            try String.fetchSet(db, sql: """
+                SELECT q.region || '/' || q.source_id FROM quarantine q
+                WHERE q.collection = ? AND q.resolved_at IS NULL AND q.source_id IS NOT NULL
+                  AND EXISTS (SELECT 1 FROM record r WHERE r.collection = q.collection AND r.region = q.region
+                                                       AND r.source_id = q.source_id)
+                """, arguments: [collection.rawValue])
+        }
+    }
+
     /// One quarantine entry by id, resolved or not.
     public func quarantineEntry(id: Int64) throws(StoreError) -> QuarantineEntry? {
         try read { db in

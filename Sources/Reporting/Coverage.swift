@@ -3,8 +3,9 @@ public import DopsyncStore
 
 /// The federal coverage report of normalized-model.md, for one date.
 ///
-/// Counts only live records (deleted ones count nowhere; quarantined ones
-/// never reached the store). Children are counted per region by their id in
+/// Counts only live records: deleted ones count nowhere, nor do quarantined
+/// ones (a record whose latest version is in quarantine is left out with
+/// it, though the store keeps its last good version). Children are counted per region by their id in
 /// that region, and once nationally where their СНИЛС links them (compared as
 /// keyed hashes). The report carries no personal data.
 public struct CoverageReport: Sendable, Equatable {
@@ -127,11 +128,14 @@ public struct CoverageReport: Sendable, Equatable {
     /// Calls `body` with each live record of a collection.
     private static func forEach(_ store: Store, _ collection: CollectionName,
                                 _ body: (Record) throws -> Void) throws(StoreError) {
+        let quarantined = try store.quarantinedRecords(collection)
         try store.export(collection) { line in
             let record: Record
             do {
                 let json = try JSONParser.parse(line)
                 if json["deleted"] == .bool(true) { return }
+                if !quarantined.isEmpty, case let .string(region)? = json["region"],
+                   case let .string(id)? = json["source_id"], quarantined.contains("\(region)/\(id)") { return }
                 record = try Record(json: json, collection: collection)
             } catch {
                 throw StoreError("coverage: a stored \(collection.rawValue) record does not read back: \(error)")

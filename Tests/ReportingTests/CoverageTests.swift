@@ -126,6 +126,30 @@ struct CoverageTests {
         #expect(r.nationalChildrenWithCertificate == 4)  // A, B, D, F
     }
 
+    /// A record whose latest version was quarantined counts nowhere, though
+    /// the store keeps (and exports) its last good version.
+    @Test func recordsWhoseLatestVersionIsQuarantinedCountNowhere() throws {
+        let world = try SeededWorld()
+        _ = try world.store.apply(region: "55", collection: .certificates, items: [
+            .quarantine(sourceID: "5500000004", raw: "{}", reason: "child.snils: the checksum does not hold"),
+        ], position: nil)
+        _ = try world.store.apply(region: "55", collection: .contracts, items: [
+            .quarantine(sourceID: "11", raw: "{}", reason: "pricePerMonth: more than two decimals"),
+            .quarantine(sourceID: "999", raw: "{}", reason: "never held"),
+        ], position: nil)
+        let r = try CoverageReport.compute(store: world.store, asOf: try LocalDate(iso: "2026-11-01"),
+                                           regions: ["55", "47"], link: world.key)
+        let omsk = r.regions[1]
+        #expect(omsk.certificatesActive == 2)                        // 1, 2 (4's latest is quarantined)
+        #expect(omsk.childrenWithCertificate == 2)                   // A, B
+        #expect(omsk.childrenEnrolled == 3)                          // A (through 10), B, C
+        #expect(omsk.childrenEnrolledByDirection[.art] == 1)         // B (11 is quarantined)
+        #expect(omsk.childrenEnrolledByDirection[.technical] == 2)   // A, C
+        var exported: [String] = []
+        try world.store.export(.certificates) { exported.append($0) }
+        #expect(exported.contains { $0.contains("\"source_id\":\"5500000004\"") })
+    }
+
     @Test func jsonHasEveryKeyInOrderAndNoPersonalData() throws {
         let world = try SeededWorld()
         let r = try CoverageReport.compute(store: world.store, asOf: try LocalDate(iso: "2026-11-01"),
