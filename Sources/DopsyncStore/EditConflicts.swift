@@ -108,11 +108,19 @@ extension Store {
     }
 
     /// Drops from the record's open `edit_conflict` the fields where the
-    /// region now holds the gateway's value, closing it when none is left.
+    /// region now holds the gateway's value, closing it when none is left,
+    /// or when the region deleted the record (nothing can be written to it).
+    /// Runs for every new state the region sends of a record, with local
+    /// edits or not: the gateway's side of a conflict lives in the conflict.
     func settleEditConflict(_ db: Database, region: String, collection: CollectionName, sourceID: String,
                             incoming: JSONValue, now: String) throws {
         guard let row = try Row.fetchOne(db, sql: "SELECT id, detail FROM conflict WHERE kind = ? AND dedup_key = ? AND closed_at IS NULL",
                                          arguments: [editConflictKind, "\(region)/\(collection.rawValue)/\(sourceID)"]) else { return }
+        if incoming["deleted"] == .bool(true) {
+            try db.execute(sql: "UPDATE conflict SET closed_at = ?, close_reason = ? WHERE id = ?",
+                           arguments: [now, "resolved by newer data: the region has deleted the record", row["id"] as Int64])
+            return
+        }
         var detail = try EditConflictDetail(row["detail"] as String)
         let before = detail.fields.count
         detail.fields.removeAll { incoming.value(atPath: $0.path) == $0.gateway }

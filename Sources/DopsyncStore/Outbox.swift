@@ -204,6 +204,7 @@ extension Store {
             // Stored as the region sent it (the caller did): nothing can be written to it any more.
             try dropLocalEdits(db, region: region, collection: collection, sourceID: sourceID,
                                reason: "the region has deleted the record", now: now)
+            try settleEditConflict(db, region: region, collection: collection, sourceID: sourceID, incoming: incoming, now: now)
             return 0
         }
         let (merged, conflicts) = ThreeWayMerge.merge(base: local.base, gateway: local.normalized, region: incoming)

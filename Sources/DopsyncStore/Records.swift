@@ -214,6 +214,10 @@ extension Store {
             if let local {
                 counts.conflictsOpened += try reapplyLocalEdits(db, region: region, collection: collection, sourceID: meta.sourceID,
                                                                 local: local, incoming: record.json, now: now)
+            } else if page.editConflictsOpen {
+                // An edit conflict outlives the edits it came from (the region's values were kept).
+                try settleEditConflict(db, region: region, collection: collection, sourceID: meta.sourceID,
+                                       incoming: record.json, now: now)
             }
             if meta.deleted && !wasDeleted { counts.deleted += 1 } else { counts.updated += 1 }
         } else {
@@ -323,6 +327,9 @@ extension Store {
         json = json.replacing(path: "source_updated_at", with: .string(newUpdated)) ?? json
         json = json.replacing(path: "source_version", with: .string(newVersion)) ?? json
         let text = json.serialized()
+        if page.editConflictsOpen {
+            try settleEditConflict(db, region: region, collection: collection, sourceID: sourceID, incoming: json, now: now)
+        }
         try db.cachedStatement(sql: """
             UPDATE record SET normalized = ?, base = NULL, raw = coalesce(?, raw), content_hash = ?, deleted = 1,
                 source_updated_at = ?, source_version = ?, pulled_at = ?, change_seq = ?, changed_at = ?
@@ -397,6 +404,9 @@ struct PageWrite {
     /// Whether the region's collection has an open quarantine entry (when it
     /// has none, a good record has nothing to clear and skips the lookup).
     var quarantineOpen: Bool
+    /// Whether the region's collection has an open `edit_conflict` (when it
+    /// has none, a record's new state has none to settle).
+    var editConflictsOpen: Bool
     /// Whether most records of the collection's last page were new: the
     /// page's records are then inserted first and looked up only if held.
     var expectNew = false
@@ -412,6 +422,9 @@ struct PageWrite {
         quarantineOpen = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM quarantine WHERE region = ? AND collection = ? AND resolved_at IS NULL)
             """), arguments: [region, collection.rawValue]) ?? true
+        editConflictsOpen = try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM conflict WHERE kind = ? AND region = ? AND collection = ? AND closed_at IS NULL)
+            """), arguments: [editConflictKind, region, collection.rawValue]) ?? true
         if size > 0 { try reserve(db, size) }
     }
 

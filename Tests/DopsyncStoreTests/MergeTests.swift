@@ -146,6 +146,32 @@ struct EditStoreTests {
         #expect(view.gateway["title"] == .string("Шахматы"))
     }
 
+    /// The region's values were kept and nothing is left to push, yet the
+    /// conflict closes itself once the region holds the gateway's value.
+    @Test func anEditConflictClosesWhenTheRegionLaterHoldsTheGatewaysValue() throws {
+        let store = try editedStore()
+        _ = try pull(store, try omskProgram(version: 2) { $0.title = "Го"; $0.priceMonth = Kopecks(150_000) })
+        #expect(try store.conflicts().map(\.kind) == ["edit_conflict"])
+        #expect(try store.pushQueue(region: "55").isEmpty)
+        _ = try pull(store, try omskProgram(version: 3) { $0.title = "Го"; $0.description = "Другое" })
+        #expect(try store.conflicts().count == 1, "another field changing settles nothing")
+        _ = try pull(store, try omskProgram(version: 4) { $0.title = "Шахматы" })
+        #expect(try store.conflicts().isEmpty)
+        let closed = try #require(try store.conflicts(includeClosed: true).first)
+        #expect(closed.closeReason == "resolved by newer data: the region now holds the gateway's values")
+    }
+
+    @Test func anEditConflictClosesWhenTheRegionDeletesTheRecord() throws {
+        let store = try editedStore()
+        _ = try pull(store, try omskProgram(version: 2) { $0.title = "Го" })
+        #expect(try store.conflicts().count == 1)
+        _ = try store.apply(region: "55", collection: .programs,
+                            items: [.delete(sourceID: "1", updatedAt: nil, version: "3", raw: #"{"id":1,"deleted":true}"#)], position: nil)
+        #expect(try store.conflicts().isEmpty)
+        let closed = try #require(try store.conflicts(includeClosed: true).first)
+        #expect(closed.closeReason == "resolved by newer data: the region has deleted the record")
+    }
+
     @Test func aRetryAfterALostAnswerSendsTheSameRequestWithTheSameKey() throws {
         let store = try editedStore()
         let first = try #require(try store.preparePush(region: "55", collection: .programs, sourceID: "1"))
