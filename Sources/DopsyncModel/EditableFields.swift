@@ -6,6 +6,8 @@ public enum EditableFields {
     /// The type of an editable field's value.
     public enum Kind: Sendable, Equatable {
         case text, optionalText
+        /// Text that may be empty (a program's description: `""` where there is none).
+        case textOrEmpty
         /// A string of digits of one of the lengths (ИНН, ОГРН, ОКТМО).
         case digits(Set<Int>, optional: Bool)
         case integer, optionalInteger
@@ -32,7 +34,7 @@ public enum EditableFields {
         switch collection {
         case .programs:
             return [
-                ("title", .text), ("description", .text),
+                ("title", .text), ("description", .textOrEmpty),
                 ("provider.inn", .digits([10, 12], optional: false)), ("provider.ogrn", .digits([13, 15], optional: true)),
                 ("provider.name", .text), ("provider.kind", codes(ProviderKind.self)),
                 ("direction", codes(Direction.self)), ("age_min", .integer), ("age_max", .integer),
@@ -90,6 +92,8 @@ public enum EditableFields {
             return .string(text)
         case .optionalText:
             return isNull || text.isEmpty ? .null : .string(text)
+        case .textOrEmpty:
+            return .string(text)
         case let .digits(lengths, optional):
             if optional && isNull { return .null }
             guard lengths.contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
