@@ -5,7 +5,8 @@ public import Transport
 
 /// OAuth2 client credentials (RFC 6749 §4.4): a token fetched when needed,
 /// renewed shortly before it expires and at once when the region says it is
-/// no longer valid; the failed call is then repeated (twice at most).
+/// no longer valid; the failed call is then repeated (twice at most per
+/// token it saw die).
 public actor OAuthClientCredentials {
     let client: RegionClient
     let tokenURL: String
@@ -14,6 +15,8 @@ public actor OAuthClientCredentials {
     private var token: String?
     private var expiresAt: ContinuousClock.Instant?
     private let clock = ContinuousClock()
+    /// The most times one call is repeated after `401`s.
+    static let maxRepeats = 6
 
     public init(client: RegionClient, tokenURL: String, clientID: String, clientSecret: String) {
         self.client = client; self.tokenURL = tokenURL; self.clientID = clientID; self.clientSecret = clientSecret
@@ -25,10 +28,12 @@ public actor OAuthClientCredentials {
         return try await renew()
     }
 
-    /// Forgets `stale` (if still current) and fetches a new token.
-    func invalidate(_ stale: String) async throws(RegionError) -> String {
-        if token == stale { token = nil }
-        return try await current()
+    /// Forgets `stale` if it is still the current token (the next call
+    /// fetches a new one); whether it was.
+    func forget(_ stale: String) -> Bool {
+        guard token == stale else { return false }
+        token = nil
+        return true
     }
 
     private func renew() async throws(RegionError) -> String {
@@ -58,6 +63,10 @@ public actor OAuthClientCredentials {
     /// Sends `request` with the bearer token; on `401` gets a new token and
     /// repeats the call (twice at most: a fresh token can still arrive dead
     /// when the machine or the network stalls longer than its lifetime).
+    /// A `401` on a token another call has already replaced is no news: the
+    /// call goes again with the new token without counting it (up to
+    /// `maxRepeats` in all), so calls running at once do not use up each
+    /// other's renewals when the region revokes its tokens.
     ///
     /// The token is taken when the request is about to go, after its wait for
     /// the region's rate limit (and again on each retry), so a token that
@@ -70,8 +79,10 @@ public actor OAuthClientCredentials {
             return Self.authorized(r, token)
         }
         var response = try await client.send(request, collection: collection, prepare: authorize)
-        for _ in 0..<2 where response.status == 401 {
-            if let stale = used.get() { _ = try await invalidate(stale) }
+        var renewals = 0, repeats = 0
+        while response.status == 401 && renewals < 2 && repeats < Self.maxRepeats {
+            repeats += 1
+            if let stale = used.get(), forget(stale) { renewals += 1 }
             response = try await client.send(request, collection: collection, prepare: authorize)
         }
         return response
