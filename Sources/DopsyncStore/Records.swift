@@ -37,8 +37,9 @@ extension Store {
     public func apply(region: String, collection: CollectionName, items: [PageItem],
                       stream: String? = nil, position: String?,
                       sweep: SweepStep? = nil) throws(StoreError) -> ApplyCounts {
-        try write { db in
-            try applyPage(db, region: region, collection: collection, items: items, stream: stream, position: position,
+        let page = PreparedPage(items)
+        return try write { db in
+            try applyPage(db, region: region, collection: collection, page: page, stream: stream, position: position,
                           sweep: sweep)
         }
     }
@@ -48,18 +49,20 @@ extension Store {
     public func commit(region: String, collection: CollectionName, items: [PageItem],
                        stream: String? = nil, position: String?,
                        sweep: SweepStep? = nil) async throws(StoreError) -> ApplyCounts {
-        try await write { db in
-            try self.applyPage(db, region: region, collection: collection, items: items, stream: stream,
+        // Prepared here, on the caller's thread: the writer is the one that waits.
+        let page = PreparedPage(items)
+        return try await write { db in
+            try self.applyPage(db, region: region, collection: collection, page: page, stream: stream,
                                position: position, sweep: sweep)
         }
     }
 
-    private func applyPage(_ db: Database, region: String, collection: CollectionName, items: [PageItem],
+    private func applyPage(_ db: Database, region: String, collection: CollectionName, page: PreparedPage,
                            stream: String?, position: String?, sweep: SweepStep?) throws -> ApplyCounts {
         let now = nowText()
-        var counts = try applyItems(db, region: region, collection: collection, items: items, now: now)
+        var counts = try applyItems(db, region: region, collection: collection, page: page, now: now)
         if let sweep {
-            try self.sweep(db, region: region, collection: collection, items: items, step: sweep,
+            try self.sweep(db, region: region, collection: collection, items: page.items, step: sweep,
                            now: now, counts: &counts)
         }
         try setPosition(db, region: region, stream: stream ?? collection.rawValue, position: position, now: now)
@@ -81,30 +84,33 @@ extension Store {
     /// - Returns: what the page did, per collection.
     public func apply(region: String, groups: [(collection: CollectionName, items: [PageItem])],
                       stream: String, position: String?) throws(StoreError) -> [CollectionName: ApplyCounts] {
-        try write { db in try applyGroups(db, region: region, groups: groups, stream: stream, position: position) }
+        let pages = groups.map { ($0.collection, PreparedPage($0.items)) }
+        return try write { db in try applyGroups(db, region: region, groups: pages, stream: stream, position: position) }
     }
 
     /// `apply(region:groups:stream:position:)`, for a task (see `commit`).
     public func commit(region: String, groups: [(collection: CollectionName, items: [PageItem])],
                        stream: String, position: String?) async throws(StoreError) -> [CollectionName: ApplyCounts] {
-        try await write { db in try self.applyGroups(db, region: region, groups: groups, stream: stream, position: position) }
+        let pages = groups.map { ($0.collection, PreparedPage($0.items)) }
+        return try await write { db in try self.applyGroups(db, region: region, groups: pages, stream: stream, position: position) }
     }
 
-    private func applyGroups(_ db: Database, region: String, groups: [(collection: CollectionName, items: [PageItem])],
+    private func applyGroups(_ db: Database, region: String, groups: [(CollectionName, PreparedPage)],
                              stream: String, position: String?) throws -> [CollectionName: ApplyCounts] {
         let now = nowText()
         var counts: [CollectionName: ApplyCounts] = [:]
-        for group in groups {
-            counts[group.collection, default: ApplyCounts()] +=
-                try applyItems(db, region: region, collection: group.collection, items: group.items, now: now)
+        for (collection, page) in groups {
+            counts[collection, default: ApplyCounts()] +=
+                try applyItems(db, region: region, collection: collection, page: page, now: now)
         }
         try setPosition(db, region: region, stream: stream, position: position, now: now)
         return counts
     }
 
     /// Stores each item of one collection; the caller owns the transaction.
-    private func applyItems(_ db: Database, region: String, collection: CollectionName, items: [PageItem],
+    private func applyItems(_ db: Database, region: String, collection: CollectionName, page prepared: PreparedPage,
                             now: String) throws -> ApplyCounts {
+        let items = prepared.items
         var counts = ApplyCounts()
         counts.fetched = items.count
         var page = try PageWrite(db, region: region, collection: collection, size: items.count)
@@ -114,11 +120,11 @@ extension Store {
             let isNew = counts.created * 2 > items.count
             mostlyNew.withLock { if isNew { $0.insert(stream) } else { $0.remove(stream) } }
         }
-        for item in items {
+        for (item, line) in zip(items, prepared.lines) {
             switch item {
             case let .upsert(record, raw, certificateRef):
                 try upsert(db, region: region, collection: collection, record: record, raw: raw,
-                           certificateRef: certificateRef, now: now, counts: &counts, page: &page)
+                           certificateRef: certificateRef, line: line, now: now, counts: &counts, page: &page)
             case let .delete(sourceID, updatedAt, version, raw):
                 try markDeleted(db, region: region, collection: collection, sourceID: sourceID,
                                 updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts, page: &page)
@@ -143,17 +149,23 @@ extension Store {
 
     /// Stores one record the region sent (a pull, or a write's answer),
     /// merging local edits over it when the record has some.
+    ///
+    /// - Parameter line: the record's export line and content hash when
+    ///   prepared beforehand (`PreparedPage`); not used for a contract whose
+    ///   certificate is named by the region's id, which is resolved here.
     func upsert(_ db: Database, region: String, collection: CollectionName, record: DopsyncModel.Record, raw: String,
-                certificateRef: String?, now: String, counts: inout ApplyCounts, page: inout PageWrite) throws {
+                certificateRef: String?, line: PreparedPage.Line? = nil, now: String, counts: inout ApplyCounts,
+                page: inout PageWrite) throws {
         var record = record
         var pendingRef: String? = nil
+        var line = line
         if let certificateRef, case var .contract(contract) = record {
             contract.certificateNumber = try certificateNumber(db, region: region, sourceID: certificateRef)
             if contract.certificateNumber == nil { pendingRef = certificateRef }
             record = .contract(contract)
+            line = nil
         }
-        let text = record.json.serialized()
-        let hash = contentHash(text)
+        let (text, hash) = line.map { ($0.text, $0.hash) } ?? PreparedPage.line(record)
         let references = record.references
         let meta = record.meta
         /// Inserts the record; `givingWay`: only if no row has its key. Whether it did.
@@ -266,7 +278,7 @@ extension Store {
             let normalized = try fill(row["normalized"]), base = try (row["base"] as String?).map(fill)
             try db.cachedStatement(sql: """
                 UPDATE record SET normalized = ?, base = ?, content_hash = ?, pending_ref = NULL WHERE id = ?
-                """).execute(arguments: [normalized, base, contentHash(base ?? normalized), row["id"] as Int64])
+                """).execute(arguments: [normalized, base, PreparedPage.contentHash(base ?? normalized), row["id"] as Int64])
         }
     }
 
@@ -334,7 +346,7 @@ extension Store {
             UPDATE record SET normalized = ?, base = NULL, raw = coalesce(?, raw), content_hash = ?, deleted = 1,
                 source_updated_at = ?, source_version = ?, pulled_at = ?, change_seq = ?, changed_at = ?
             WHERE id = ?
-            """).execute(arguments: [text, raw, contentHash(text), newUpdated, newVersion, now,
+            """).execute(arguments: [text, raw, PreparedPage.contentHash(text), newUpdated, newVersion, now,
                                      try page.nextChange(db), now, row["id"] as Int64])
         if wasDeleted { counts.updated += 1 } else { counts.deleted += 1 }
     }
@@ -350,10 +362,6 @@ extension Store {
             """).execute(arguments: [region, collection.rawValue, sourceID, qkey, raw, reason, now, now])
     }
 
-    /// The hash that tells a real change from a re-read.
-    private func contentHash(_ text: String) -> Data {
-        Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
-    }
 
     /// The adapter's saved position of a stream (a collection's name, or a
     /// feed's) in a region, or `nil` before the first page.
@@ -393,6 +401,42 @@ extension Store {
         } catch {
             throw StoreError("\(region) \(collection.rawValue) \(sourceID): stored record does not read back: \(error)")
         }
+    }
+}
+
+/// A page's items with what can be computed before the writer takes them:
+/// each record's export line and content hash. The store has one writer, so
+/// work moved off it is time the whole sync gains.
+struct PreparedPage: Sendable {
+    struct Line: Sendable {
+        var text: String
+        var hash: Data
+    }
+
+    let items: [PageItem]
+    /// Each item's line: `nil` for a deletion, a quarantine entry, or a
+    /// record the writer completes.
+    let lines: [Line?]
+
+    init(_ items: [PageItem]) {
+        self.items = items
+        lines = items.map { item in
+            // A contract naming its certificate by the region's id gets its number in the writer.
+            guard case let .upsert(record, _, certificateRef) = item, certificateRef == nil else { return nil }
+            let (text, hash) = Self.line(record)
+            return Line(text: text, hash: hash)
+        }
+    }
+
+    /// The record's export line and its content hash.
+    static func line(_ record: DopsyncModel.Record) -> (text: String, hash: Data) {
+        let text = record.json.serialized()
+        return (text, contentHash(text))
+    }
+
+    /// The hash that tells a real change from a re-read.
+    static func contentHash(_ text: String) -> Data {
+        Data(SHA256.hash(data: Data(text.utf8)).prefix(16))
     }
 }
 
