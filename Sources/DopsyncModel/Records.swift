@@ -102,6 +102,32 @@ public struct Certificate: Sendable, Hashable {
     }
 }
 
+extension Certificate {
+    /// The ages, on the day of issue, at which a child holds a financing
+    /// certificate: it is valid until the 18th birthday, and a child younger
+    /// than 5 gets none (regions/README.md, rules every system follows).
+    public static let financingAges = 5..<18
+
+    /// The certificate, when it keeps its own age rule; a financing
+    /// certificate issued to a child outside `financingAges` breaks it (the
+    /// error tells which bound, never the birth date or the age).
+    public func checkedAgeAtIssue() throws(ValueError) -> Certificate {
+        guard type == .financing, let issuedAt else { return self }
+        // The day of issue is the region's: from the UTC day to the next one
+        // (Russia's offsets are all ahead of UTC). Only an age outside the
+        // bounds on either day breaks the rule.
+        let utcDay = issuedAt.local(offsetSeconds: 0).date
+        let nextDay = LocalDate(daysSinceEpoch: utcDay.daysSinceEpoch + 1)
+        if nextDay.years(since: child.birthDate) < Self.financingAges.lowerBound {
+            throw ValueError("a financing certificate issued to a child younger than 5")
+        }
+        if utcDay.years(since: child.birthDate) >= Self.financingAges.upperBound {
+            throw ValueError("a financing certificate issued after the child's 18th birthday")
+        }
+        return self
+    }
+}
+
 /// A child's enrollment on a program, paid from the certificate.
 public struct Contract: Sendable, Hashable {
     public var meta: SourceMeta

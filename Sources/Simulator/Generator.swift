@@ -80,7 +80,8 @@ struct Generator {
         if chance(3) { middle = girl ? "Гасан кызы" : "Гасан оглы" }
         let financing = chance(85)
         let nominal = financing ? Kopecks(2_400_000) : Kopecks(0)
-        let birth = LocalDate(daysSinceEpoch: (try! LocalDate(iso: "2009-09-02")).daysSinceEpoch + int(0..<(12 * 365)))
+        // Aged 5 to 17 on the day of issue (July 23 to August 28, 2026).
+        let birth = LocalDate(daysSinceEpoch: (try! LocalDate(iso: "2009-09-02")).daysSinceEpoch + int(0..<(12 * 365 - 45)))
         let number = scheme.certificateNumber(i)
         return Certificate(
             meta: SourceMeta(region: code, sourceID: scheme.certificate(i, number), updatedAt: stamp(), version: "1"),

@@ -73,7 +73,7 @@ struct KemerovoMapping: Sendable {
             let record: Record
             switch collection {
             case .programs: record = .program(try program(e))
-            case .certificates: record = .certificate(try certificate(e))
+            case .certificates: record = .certificate(try certificate(e).checkedAgeAtIssue())
             case .contracts: record = .contract(try contract(e))
             case .charges: record = .charge(try charge(e))
             }

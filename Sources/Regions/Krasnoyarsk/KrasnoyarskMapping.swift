@@ -89,7 +89,7 @@ public struct KrasnoyarskMapping: Sendable {
     func record(_ o: WireObject, collection: CollectionName) throws(ValueError) -> (Record, certificateRef: String?) {
         switch collection {
         case .programs: return (.program(try program(o)), nil)
-        case .certificates: return (.certificate(try certificate(o)), nil)
+        case .certificates: return (.certificate(try certificate(o).checkedAgeAtIssue()), nil)
         case .contracts:
             let certificate = try uuid(o, "certificate_id")
             return (.contract(try contract(o)), certificate)

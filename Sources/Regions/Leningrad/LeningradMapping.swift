@@ -39,7 +39,7 @@ public struct LeningradMapping: Sendable {
             id = try? o.id("id")
             switch collection {
             case .programs: return .upsert(.program(try program(o)), raw: raw)
-            case .certificates: return .upsert(.certificate(try certificate(o)), raw: raw)
+            case .certificates: return .upsert(.certificate(try certificate(o).checkedAgeAtIssue()), raw: raw)
             case .contracts:
                 let (contract, certificateID) = try self.contract(o)
                 return .upsert(.contract(contract), raw: raw, certificateRef: certificateID)

@@ -43,7 +43,7 @@ public struct OmskMapping: Sendable {
             let record: Record
             switch collection {
             case .programs: record = .program(try program(o))
-            case .certificates: record = .certificate(try certificate(o))
+            case .certificates: record = .certificate(try certificate(o).checkedAgeAtIssue())
             case .contracts: record = .contract(try contract(o))
             case .charges: record = .charge(try charge(o))
             }
