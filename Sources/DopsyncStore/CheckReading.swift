@@ -253,18 +253,18 @@ extension RecordReader {
     }
 
     /// The regions of `regions` with records changed after `sequence` (all
-    /// of them for `nil`). Reads the changes since `sequence`, so it is
-    /// asked only for the regions a run could not judge.
+    /// of them for `nil`). Reads the changes since `sequence` once, so it is
+    /// asked only when a run could not judge some region.
     public func regionsChanged(after sequence: Int64?, among regions: Set<String>) throws -> Set<String> {
         guard let sequence else { return regions }
-        return try regions.filter { region in
-            try CollectionName.allCases.contains { collection in
-                try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM record INDEXED BY record_change
-                                   WHERE collection = ? AND change_seq > ? AND region = ?)
-                    """, arguments: [collection.rawValue, sequence, region]) ?? true
-            }
+        guard !regions.isEmpty else { return [] }
+        var changed: Set<String> = []
+        for collection in CollectionName.allCases {
+            changed.formUnion(try String.fetchSet(db, sql: """
+                SELECT DISTINCT region FROM record INDEXED BY record_change WHERE collection = ? AND change_seq > ?
+                """, arguments: [collection.rawValue, sequence]))
         }
+        return changed.intersection(regions)
     }
 
     /// The regions owed a check of every record (see `Store.setChecked`).
