@@ -5,7 +5,8 @@ internal import Reporting
 
 /// The federal API (`/federal/v1`): what federal pullers may read. Nothing
 /// here carries personal data: the coverage report is counts only, and the
-/// programs catalogue holds no child.
+/// programs catalogue holds no child; a sole trader's name, ИНН and ОГРНИП
+/// (a person's) are left out of it.
 enum FederalRoutes {
     static func register(on group: RouterGroup<GatewayRequestContext>, environment: GatewayEnvironment) {
         group.get("coverage") { request, _ in
@@ -55,14 +56,28 @@ enum FederalRoutes {
                                                                   limit: limit))
         }
         let next = FeedCursor(epoch: epoch, sequence: page.items.last?.sequence ?? cursor.sequence)
-        // The export lines are already JSON: joined, not parsed again.
+        // The export lines are already JSON: joined, not parsed again
+        // (but for a sole trader's program).
         var body = #"{"items":["#
         for (i, item) in page.items.enumerated() {
             if i > 0 { body += "," }
-            body += item.line
+            body += try withoutSoleTrader(item.line)
         }
         body += #"],"next_cursor":"\#(next.text)","has_more":\#(page.hasMore)}"# + "\n"
         return Answer.text(body, contentType: Answer.jsonType)
+    }
+
+    /// A program's export line, with the provider's name, ИНН and ОГРНИП
+    /// set to `null` when the provider is a sole trader (`individual`): they
+    /// are a person's name and numbers. Kind, direction and the rest stay.
+    static func withoutSoleTrader(_ line: String) throws -> String {
+        guard line.contains(#""kind":"individual""#) else { return line }
+        var json = try JSONParser.parse(line)
+        guard json.value(atPath: "provider.kind") == .string(ProviderKind.individual.rawValue) else { return line }
+        for field in ["provider.name", "provider.inn", "provider.ogrn"] {
+            json = json.replacing(path: field, with: .null) ?? json
+        }
+        return json.serialized()
     }
 
     static let defaultLimit = 500

@@ -121,6 +121,29 @@ struct FederalTests {
         #expect(none.items.isEmpty && none.cursor == changes.cursor)
     }
 
+    /// A sole trader is a person: the feed keeps the program and the kind,
+    /// not the trader's name, ИНН or ОГРНИП.
+    @Test func theProgramsFeedLeavesOutASoleTradersNameAndNumbers() async throws {
+        let store = try Store.inMemory()
+        guard case var .program(sole) = World.program("55", "2", .art) else { return }
+        sole.provider = Provider(inn: "550412345678", ogrn: "304550000123456", name: "ИП Соколова Анна Игоревна",
+                                 kind: .individual)
+        _ = try store.apply(region: "55", collection: .programs,
+                            items: [.upsert(World.program("55", "1", .art), raw: "{}"), .upsert(.program(sole), raw: "{}")],
+                            position: nil)
+        let world = try await World.start(store: store, seed: false)
+        defer { Task { await world.stop() } }
+        let r = try await world.client.get("/federal/v1/programs", token: try world.token(.federal))
+        #expect(r.status == 200)
+        for secret in ["Соколова", "550412345678", "304550000123456"] { #expect(!r.bodyText.contains(secret), "\(secret)") }
+        let items = try #require(r.json?["items"]?.array)
+        #expect(items.count == 2)
+        let provider = try #require(items.first { $0["source_id"]?.string == "2" }?["provider"])
+        #expect(provider["kind"]?.string == "individual")
+        for key in ["name", "inn", "ogrn"] { #expect(provider[key]?.value is NSNull, "\(key)") }
+        #expect(r.bodyText.contains("ООО «Кванториум»"), "an organisation's name stays")
+    }
+
     @Test func aProgramChangedWhilePagingComesAgainLater() async throws {
         let store = try Store.inMemory()
         _ = try store.apply(region: "55", collection: .programs,
