@@ -10,6 +10,13 @@ public enum PageItem: Sendable {
     case delete(sourceID: String, updatedAt: Timestamp?, version: String?, raw: String)
     /// A record that could not be taken, with the reason.
     case quarantine(sourceID: String?, raw: String, reason: String)
+
+    /// The item, a quarantine entry's reason led by where the record stood
+    /// (`page 3 record 7: …`), so that the operator can find it.
+    public func placed(_ place: String) -> PageItem {
+        guard case let .quarantine(id, raw, reason) = self else { return self }
+        return .quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)")
+    }
 }
 
 /// A complete walk of a collection that tells deletions by absence (Kemerovo's

@@ -132,10 +132,7 @@ public struct KemerovoAdapter: RegionAdapter {
                 throw RegionError(region: Self.descriptor.name, collection: collection, url: baseURL + KemerovoExchange.exportPath,
                                   error.description)
             }
-            let items = page.items.enumerated().map { index, item -> PageItem in
-                guard case let .quarantine(id, raw, reason) = item else { return item }
-                return .quarantine(sourceID: id, raw: raw, reason: "page \(walk.pages) record \(index + 1): \(reason)")
-            }
+            let items = page.items.enumerated().map { index, item in item.placed("page \(walk.pages) record \(index + 1)") }
             let sweep: SweepStep?
             if step == .complete {
                 position.watermark = [position.watermark, walk.newest].compactMap { $0 }.max()

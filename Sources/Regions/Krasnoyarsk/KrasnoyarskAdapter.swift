@@ -289,13 +289,8 @@ public struct KrasnoyarskAdapter: RegionAdapter {
         guard let page = parsed else { throw unexpected(response, url: url, collection: collection) }
         var fetched = FetchedSnapshot(total: page.total, snapshotSeq: page.snapshotSeq)
         for (index, item) in page.items.enumerated() {
-            let decoded = mapper.item(item.value, raw: item.raw, collection: collection)
-            if case let .quarantine(id, raw, reason) = decoded {
-                let place = "snapshot offset \(offset) record \(index + 1)"
-                fetched.items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)"))
-            } else {
-                fetched.items.append(decoded)
-            }
+            fetched.items.append(mapper.item(item.value, raw: item.raw, collection: collection)
+                .placed("snapshot offset \(offset) record \(index + 1)"))
             if case let .string(id)? = item.value["id"], case let .string(modified)? = item.value["modified_at"] {
                 fetched.listed.append(Anchor(id: id, modifiedAt: modified))
             } else {
@@ -396,9 +391,7 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                 logger.warning("krasnoyarsk: \(place) skipped: \(reason)")
                 continue
             }
-            if case let .quarantine(id, raw, reason) = change.item {
-                change.item = .quarantine(sourceID: id, raw: raw, reason: "\(place): \(reason)")
-            }
+            change.item = change.item.placed(place)
             changes[collection, default: []].append((change.sourceID, change.item))
         }
         return Self.descriptor.collections.compactMap { collection in

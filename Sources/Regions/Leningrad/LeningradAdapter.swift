@@ -274,12 +274,8 @@ public struct LeningradAdapter: RegionAdapter {
         if case let .number(n)? = page.envelope["total"] { fetched.total = Int(n) }
         fetched.items.reserveCapacity(page.items.count)
         for (index, item) in page.items.enumerated() {
-            let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
-            if case let .quarantine(id, raw, reason) = decoded {
-                fetched.items.append(.quarantine(sourceID: id, raw: raw, reason: "\(place) record \(index + 1): \(reason)"))
-            } else {
-                fetched.items.append(decoded)
-            }
+            fetched.items.append(mapper.decode(item.value, raw: item.raw, collection: collection)
+                .placed("\(place) record \(index + 1)"))
             var id: String? = nil
             switch item.value["id"] {
             case let .number(n)?: id = n

@@ -103,12 +103,8 @@ public struct OmskAdapter: RegionAdapter {
         if case let .number(n)? = page.envelope.value(atPath: "meta.total") { fetched.total = Int(n) }
         fetched.items.reserveCapacity(page.items.count)
         for (index, item) in page.items.enumerated() {
-            let decoded = mapper.decode(item.value, raw: item.raw, collection: collection)
-            if case let .quarantine(id, raw, reason) = decoded {
-                fetched.items.append(.quarantine(sourceID: id, raw: raw, reason: "page \(pageNumber) record \(index + 1): \(reason)"))
-            } else {
-                fetched.items.append(decoded)
-            }
+            fetched.items.append(mapper.decode(item.value, raw: item.raw, collection: collection)
+                .placed("page \(pageNumber) record \(index + 1)"))
             if let t = mapper.updatedAt(item.value), t > (fetched.newest ?? "") { fetched.newest = t }
         }
         switch page.envelope.value(atPath: "meta.next_cursor") {
