@@ -82,6 +82,32 @@ struct KemerovoWireTests {
         #expect(empty.items.isEmpty && empty.total == 0)
     }
 
+    /// A record that is not well formed (a stray `&`, a tag that does not
+    /// match) is quarantined with its text; the records around it are read.
+    @Test func aRecordThatIsNotWellFormedIsQuarantinedAndThePageGoesOn() throws {
+        let broken = [
+            "<Program><Id>P-000125</Id><Name>Роботы & Co</Name><ModifiedAt>01.09.2026 10:00:01</ModifiedAt></Program>",
+            "<Program><Id>P-000126</Id><Name>Шахматы</Nam><ModifiedAt>01.09.2026 10:00:02</ModifiedAt></Program>",
+        ]
+        for record in broken {
+            let text = "<ExportResponse entity=\"Program\" total=\"3\" offset=\"0\" count=\"3\">\n"
+                + Self.records.replacingOccurrences(of: "  <!-- a comment between records -->", with: record)
+                + "\n</ExportResponse>\n"
+            let page = try read(Array(text.utf8))
+            #expect(page.items.count == 3, "\(record)")
+            guard case .upsert = page.items[0], case let .quarantine(id, raw, reason) = page.items[1] else {
+                Issue.record("\(page.items)"); continue
+            }
+            #expect(raw == record)
+            #expect(id == (record.contains("P-000125") ? "P-000125" : "P-000126"))
+            #expect(reason.hasPrefix("not well-formed XML: "), "\(reason)")
+            #expect(page.keys.map(\.key) == ["P-000123", id ?? "", "P-000124"])
+            // The third record is read as usual (it lacks fields: quarantined by the mapping).
+            guard case let .quarantine(third, _, why) = page.items[2] else { Issue.record("\(page.items[2])"); continue }
+            #expect(third == "P-000124" && !why.contains("well-formed"), "\(why)")
+        }
+    }
+
     @Test func charactersAndEntitiesAreResolved() throws {
         let text = "<Program><Name>&lt;A&gt; &amp; &quot;B&quot; &apos;C&apos; &#1046;&#x416; <![CDATA[<D>]]></Name></Program>"
         var parser = XMLPullParser(Array(text.utf8))

@@ -94,7 +94,17 @@ enum KemerovoExchange {
                     if recordSelfClosing {
                         _ = try parser.next()
                     } else {
-                        node = try parser.readElement(name: name, attributes: recordAttributes)
+                        do {
+                            node = try parser.readElement(name: name, attributes: recordAttributes)
+                        } catch {
+                            // One record that is not well formed must not stop its page.
+                            guard parser.skipBroken(name, begin: begin, depth: 1) else { throw error }
+                            let raw = String(decoding: text[begin..<parser.position], as: UTF8.self)
+                            let id = brokenRecordID(raw, collection: collection)
+                            page.items.append(.quarantine(sourceID: id, raw: raw, reason: "not well-formed XML: \(error)"))
+                            page.keys.append(RecordKey(key: id ?? raw, modifiedAt: nil))
+                            continue
+                        }
                     }
                     let raw = String(decoding: text[begin..<parser.position], as: UTF8.self)
                     page.items.append(mapping.decode(node, raw: raw, collection: collection))
@@ -109,6 +119,17 @@ enum KemerovoExchange {
         }
         guard try parser.next() == nil else { throw parser.fail("content after </ExportResponse>") }
         return page
+    }
+
+    /// The id of a record that is not well formed, when its id element
+    /// (`<Id>`, a certificate's `<Number>`) can still be read as plain text:
+    /// its quarantine entry then carries it, and a full walk counts it as seen.
+    static func brokenRecordID(_ raw: String, collection: CollectionName) -> String? {
+        let element = KemerovoMapping.idElement(collection)
+        guard let open = raw.range(of: "<\(element)>"),
+              let close = raw.range(of: "</\(element)>", range: open.upperBound..<raw.endIndex) else { return nil }
+        let id = trimmed(String(raw[open.upperBound..<close.lowerBound]))
+        return id.isEmpty || id.contains(where: { "<>&".contains($0) }) ? nil : id
     }
 
     /// The fault in a `500` answer, or `nil` when the body is no fault.

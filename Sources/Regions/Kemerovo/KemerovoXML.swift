@@ -144,6 +144,20 @@ struct XMLPullParser {
         return nil
     }
 
+    /// Moves past an element whose reading failed: to just after the first
+    /// `</name>` from `begin` (its start tag), back at `depth` (its parent's),
+    /// when the document has one; whether it had. A record broken inside
+    /// (a stray `&`, a tag that does not match) is then passed over whole;
+    /// a document cut short has no such end tag left.
+    mutating func skipBroken(_ name: String, begin: Int, depth: Int) -> Bool {
+        let close = Array("</\(name)>".utf8)
+        guard let found = bytes[begin...].firstRange(of: close) else { return false }
+        position = found.upperBound
+        open.removeLast(max(0, open.count - depth))
+        pendingEnd = nil
+        return true
+    }
+
     /// Reads the element whose start tag was just returned, through its end
     /// tag, into a node.
     mutating func readElement(name: String, attributes: [(name: String, value: String)]) throws(XMLSyntaxError) -> XMLElementNode {
