@@ -395,7 +395,7 @@ extension RecordReader {
                     ON k.collection = 'contracts' AND k.region = h.region AND k.source_id = h.ref_a AND k.deleted = 0
                 WHERE h.collection = 'charges' AND h.deleted = 0 AND k.ref_a IS NOT NULL
                 GROUP BY 1, 2, 3)
-            SELECT c.region, c.source_id FROM record c
+            SELECT c.region, c.source_id FROM record c NOT INDEXED
                 LEFT JOIN spent s ON s.region = c.region AND s.number = coalesce(c.ref_a, '')
                     AND s.year = coalesce(json_extract(c.normalized, '$.year'), 0)
             WHERE c.collection = 'certificates' AND c.deleted = 0
