@@ -152,6 +152,13 @@ extension Store {
         }
     }
 
+    /// Whether each program is held, in an index of its own (see `checkIndexes`).
+    static func registerProgramLinkIndex(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v7 program link index") { db in
+            try db.execute(sql: checkIndexSQL(["record_program_link"]))
+        }
+    }
+
     /// The regions whose changes the checks that need a complete pass have
     /// not judged yet (see `setChecked`).
     static func registerOwedRegions(_ m: inout DatabaseMigrator) {
@@ -162,9 +169,11 @@ extension Store {
 
     /// The indexes only the checks read by: the references; each contract's
     /// key with what a charge's check needs of it (held or not, its
-    /// certificate), and each certificate's number with whether it is held,
-    /// so that the full checks' joins from every charge to its contract and
-    /// from every contract to its certificate read an index alone.
+    /// certificate), each certificate's number and each program's key with
+    /// whether it is held, so that the full checks' joins from every charge
+    /// to its contract and from every contract to its certificate and its
+    /// program read an index alone (at 1M certificates the contracts' query
+    /// took 6.6 s reading each program's row, 4.3 s with the index).
     static let checkIndexes: [(name: String, sql: String)] = [
         ("record_ref_a", "CREATE INDEX IF NOT EXISTS record_ref_a ON record(collection, region, ref_a) WHERE ref_a IS NOT NULL"),
         ("record_ref_b", "CREATE INDEX IF NOT EXISTS record_ref_b ON record(collection, ref_b, region) WHERE ref_b IS NOT NULL"),
@@ -175,6 +184,10 @@ extension Store {
         ("record_certificate_number", """
             CREATE INDEX IF NOT EXISTS record_certificate_number ON record(collection, region, ref_a, deleted)
             WHERE collection = 'certificates'
+            """),
+        ("record_program_link", """
+            CREATE INDEX IF NOT EXISTS record_program_link ON record(collection, region, source_id, deleted)
+            WHERE collection = 'programs'
             """),
     ]
 
@@ -376,7 +389,8 @@ extension RecordReader {
                 OR NOT EXISTS (SELECT 1 FROM record c INDEXED BY record_certificate_number
                                WHERE c.collection = 'certificates' AND c.region = k.region
                                    AND c.ref_a = k.ref_a AND c.deleted = 0)
-                OR NOT EXISTS (SELECT 1 FROM record p WHERE p.collection = 'programs' AND p.region = k.region
+                OR NOT EXISTS (SELECT 1 FROM record p INDEXED BY record_program_link
+                               WHERE p.collection = 'programs' AND p.region = k.region
                                    AND p.source_id = coalesce(k.ref_b, '') AND p.deleted = 0))
             """)
         let contractLink = "INDEXED BY record_contract_link"

@@ -236,6 +236,7 @@ public final class Store: Sendable {
         registerCheckIndexes(&m)
         registerLinkIndexes(&m)
         registerOwedRegions(&m)
+        registerProgramLinkIndex(&m)
         return m
     }
 
