@@ -118,12 +118,11 @@ public struct KemerovoAdapter: RegionAdapter {
             position.walk = KemerovoWalk(id: UUID().uuidString, full: full, since: full ? nil : position.watermark)
         }
         var walk = position.walk!
-        let ahead = PageAhead<String, KemerovoExchange.ExportPage>()
+        let ahead = PageAhead<PageKey, KemerovoExchange.ExportPage> { key in
+            try await fetchPage(collection, since: key.since, offset: key.offset)
+        }
         while true {
-            let (since, offset) = (walk.since, walk.offset)
-            let page = try await ahead.take("\(since ?? -1)@\(offset)") {
-                try await fetchPage(collection, since: since, offset: offset)
-            }
+            let page = try await ahead.take(PageKey(since: walk.since, offset: walk.offset))
             if walk.pages == 0 { await sink.expect(collection, total: page.total) }
             let step: KemerovoWalk.Step
             do {
@@ -141,12 +140,17 @@ public struct KemerovoAdapter: RegionAdapter {
             } else {
                 position.walk = walk
                 sweep = walk.full ? .mark(walk: walk.id) : nil
-                let (since, offset) = (walk.since, walk.offset)
-                ahead.start("\(since ?? -1)@\(offset)") { try await fetchPage(collection, since: since, offset: offset) }
+                ahead.start(PageKey(since: walk.since, offset: walk.offset))
             }
             try await sink.commit(collection, items: items, stream: stream, position: Self.encode(position), sweep: sweep)
             if step == .complete { return }
         }
+    }
+
+    /// Where a page is asked for: `changedSince` (UTC seconds) and `offset`.
+    struct PageKey: Equatable, Sendable {
+        var since: Int64?
+        var offset: Int
     }
 
     static func encode(_ position: KemerovoPosition) -> String {

@@ -210,11 +210,11 @@ public struct KrasnoyarskAdapter: RegionAdapter {
     /// feed's `seq` to the smallest `snapshot_seq` seen.
     func walkSnapshots(_ position: inout Position, sink: any PullSink) async throws {
         let collections = Self.descriptor.collections
-        let ahead = PageAhead<String, FetchedSnapshot>()
+        let ahead = PageAhead<SnapshotKey, FetchedSnapshot> { key in try await fetchSnapshot(key.collection, offset: key.offset) }
         while var walk = position.snapshot {
-            let (collection, offset) = (collections[walk.collection], walk.offset)
-            let url = snapshotURL(collection, offset: offset)
-            let page = try await ahead.take(url) { try await fetchSnapshot(collection, offset: offset, url: url) }
+            let collection = collections[walk.collection]
+            let url = snapshotURL(collection, offset: walk.offset)
+            let page = try await ahead.take(SnapshotKey(collection: collection, offset: walk.offset))
             if walk.offset == 0 && walk.anchors.isEmpty { await sink.expect(collection, total: page.total) }
             walk.minSeq = min(walk.minSeq ?? page.snapshotSeq, page.snapshotSeq)
             let (items, listed) = (page.items, page.listed)
@@ -259,9 +259,7 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                 position.snapshot = walk
             }
             if let next = position.snapshot {
-                let (collection, offset) = (collections[next.collection], next.offset)
-                let url = snapshotURL(collection, offset: offset)
-                ahead.start(url) { try await fetchSnapshot(collection, offset: offset, url: url) }
+                ahead.start(SnapshotKey(collection: collections[next.collection], offset: next.offset))
             }
             try await sink.commit(collection, items: items, stream: Self.stream, position: position.text, sweep: sweep)
         }
@@ -269,6 +267,12 @@ public struct KrasnoyarskAdapter: RegionAdapter {
 
     func snapshotURL(_ collection: CollectionName, offset: Int) -> String {
         "\(baseURL)/v3/\(collection.rawValue)?offset=\(offset)&limit=\(pageSize)"
+    }
+
+    /// Where a snapshot page is asked for.
+    struct SnapshotKey: Equatable, Sendable {
+        var collection: CollectionName
+        var offset: Int
     }
 
     /// A snapshot page as fetched and decoded, before the walk moves past it.
@@ -281,7 +285,8 @@ public struct KrasnoyarskAdapter: RegionAdapter {
     }
 
     /// Fetches and decodes the snapshot page of `collection` at `offset`.
-    func fetchSnapshot(_ collection: CollectionName, offset: Int, url: String) async throws -> FetchedSnapshot {
+    func fetchSnapshot(_ collection: CollectionName, offset: Int) async throws -> FetchedSnapshot {
+        let url = snapshotURL(collection, offset: offset)
         let request = HTTPRequest(url: url, headers: [("Accept", "application/json")])
         let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
             () throws(RegionError) -> HTTPResponse in try await auth.send(request, collection: collection)
@@ -326,10 +331,10 @@ public struct KrasnoyarskAdapter: RegionAdapter {
     /// - Returns: `nil` when caught up, or the feed's `oldest_seq` when it
     ///   answered `410 compacted`.
     func readFeed(_ position: inout Position, sink: any PullSink) async throws -> Int64? {
-        let ahead = PageAhead<Int64, FetchedFeed>()
+        let ahead = PageAhead<Int64, FetchedFeed> { since in try await fetchFeed(since: since) }
         while true {
             let since = position.seq ?? 0
-            let fetched = try await ahead.take(since) { try await fetchFeed(since: since) }
+            let fetched = try await ahead.take(since)
             let page: FeedPage
             switch fetched {
             case let .compacted(oldest): return oldest
@@ -337,10 +342,7 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                 page = p
                 position.seq = page.lastSeq
                 let done = page.pending <= 0 || page.results.isEmpty || page.lastSeq == since
-                if !done {
-                    let next = page.lastSeq
-                    ahead.start(next) { try await fetchFeed(since: next) }
-                }
+                if !done { ahead.start(page.lastSeq) }
                 try await sink.commit(groups: groups, stream: Self.stream, position: position.text)
                 if done { return nil }
             }

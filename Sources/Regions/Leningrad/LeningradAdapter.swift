@@ -176,11 +176,12 @@ public struct LeningradAdapter: RegionAdapter {
             position.walk = Walk(full: full, from: full ? nil : position.watermark, page: 1)
         }
         var reportedTotal = false
-        let ahead = PageAhead<String, FetchedPage>()
+        let ahead = PageAhead<Target, FetchedPage> { target in try await fetchPage(collection, at: target) }
         while var w = position.walk {
             let from = Self.utc(w.from)
-            let (url, place) = target(collection, w)
-            let page = try await ahead.take(url) { try await fetchPage(collection, url: url, place: place) }
+            let here = target(collection, w)
+            let (url, place) = (here.url, here.place)
+            let page = try await ahead.take(here)
             if !reportedTotal {
                 await sink.expect(collection, total: page.total)
                 reportedTotal = true
@@ -239,20 +240,25 @@ public struct LeningradAdapter: RegionAdapter {
                 position.walk = nil
             } else {
                 position.walk = w
-                let (url, place) = target(collection, w)
-                ahead.start(url) { try await fetchPage(collection, url: url, place: place) }
+                ahead.start(target(collection, w))
             }
             try await sink.commit(collection, items: items, stream: stream, position: position.text)
         }
     }
 
-    /// The URL of the page where the walk `w` of `collection` stands, and
-    /// how messages name that page.
-    func target(_ collection: CollectionName, _ w: Walk) -> (url: String, place: String) {
+    /// A page to ask for: its URL, and how messages name it.
+    struct Target: Equatable, Sendable {
+        var url: String
+        var place: String
+    }
+
+    /// The page where the walk `w` of `collection` stands.
+    func target(_ collection: CollectionName, _ w: Walk) -> Target {
         let fromText = Self.utc(w.from)?.localISO(offsetSeconds: LeningradMapping.offset)
         var query = "page=\(w.page)&per_page=\(perPage)"
         if let fromText { query += "&updated_from=\(formEncode(fromText))" }
-        return ("\(baseURL)/api/v1/\(collection.rawValue)?\(query)", "updated_from \(fromText ?? "(none)") page \(w.page)")
+        return Target(url: "\(baseURL)/api/v1/\(collection.rawValue)?\(query)",
+                      place: "updated_from \(fromText ?? "(none)") page \(w.page)")
     }
 
     /// One page as fetched and decoded, before the walk moves past it.
@@ -263,8 +269,9 @@ public struct LeningradAdapter: RegionAdapter {
         var stamped: [(id: String?, time: Timestamp?)] = []
     }
 
-    /// Fetches and decodes the page at `url`; `place` names it in quarantine reasons.
-    func fetchPage(_ collection: CollectionName, url: String, place: String) async throws -> FetchedPage {
+    /// Fetches and decodes the page at `target`.
+    func fetchPage(_ collection: CollectionName, at target: Target) async throws -> FetchedPage {
+        let (url, place) = (target.url, target.place)
         let request = HTTPRequest(url: url, headers: [("Accept", "application/json"), ("X-Api-Key", apiKey)])
         let (response, parsed) = try await client.fetchParsed(collection: collection, url: url, {
             () throws(RegionError) -> HTTPResponse in try await client.send(request, collection: collection)

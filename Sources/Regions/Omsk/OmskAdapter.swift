@@ -69,6 +69,14 @@ public struct OmskAdapter: RegionAdapter {
         }
     }
 
+    /// Where a page is asked for: the walk's `updated_since` and cursor, and
+    /// its number (for messages).
+    struct PageKey: Equatable, Sendable {
+        var since: String?
+        var cursor: String?
+        var number: Int
+    }
+
     /// One page as fetched and decoded, before it is committed.
     struct FetchedPage: Sendable {
         /// The answer was `400 cursor_expired`.
@@ -133,13 +141,12 @@ public struct OmskAdapter: RegionAdapter {
         }
         var reportedTotal = false
         var pageNumber = 1
-        let ahead = PageAhead<String?, FetchedPage>()
+        let ahead = PageAhead<PageKey, FetchedPage> { key in
+            try await fetchPage(collection, since: key.since, cursor: key.cursor, pageNumber: key.number)
+        }
         var restartsWithoutProgress = 0
         while true {
-            let (since, cursor, number) = (position.walkSince, position.cursor, pageNumber)
-            let page = try await ahead.take(cursor) {
-                try await fetchPage(collection, since: since, cursor: cursor, pageNumber: number)
-            }
+            let page = try await ahead.take(PageKey(since: position.walkSince, cursor: position.cursor, number: pageNumber))
             if page.cursorExpired {
                 // Restart from the newest time seen: the order is by
                 // updatedAt, so nothing before it can be missed, and `>=`
@@ -161,8 +168,7 @@ public struct OmskAdapter: RegionAdapter {
             if let newest = page.newest, newest > (position.walkMax ?? "") { position.walkMax = newest }
             if let next = page.next {
                 position.cursor = next
-                let (since, number) = (position.walkSince, pageNumber + 1)
-                ahead.start(next) { try await fetchPage(collection, since: since, cursor: next, pageNumber: number) }
+                ahead.start(PageKey(since: position.walkSince, cursor: next, number: pageNumber + 1))
             } else {
                 // The walk is complete: its newest time is where the next one starts.
                 position.watermark = [position.watermark, position.walkMax].compactMap { $0 }.max()
