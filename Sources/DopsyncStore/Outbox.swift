@@ -335,6 +335,13 @@ extension Store {
             try db.execute(sql: "UPDATE outbox SET result = 'the region''s record had moved on: merged with it and queued again' WHERE id = ?",
                            arguments: [change.entryID])
             let opened = try takeRegionState(db, change, current, now: now)
+            let key: StatementArguments = [change.collection.rawValue, change.region, change.sourceID]
+            if try Bool.fetchOne(db, sql: "SELECT deleted FROM record WHERE collection = ? AND region = ? AND source_id = ?",
+                                 arguments: key) == true {
+                try db.execute(sql: "UPDATE outbox SET state = 'rejected', last_error = 'the region has deleted the record' WHERE id = ?",
+                               arguments: [change.entryID])
+                return opened
+            }
             // Nothing left to send: the region's record holds the change
             // (applied by an earlier send whose answer was lost) or the
             // conflicting fields wait for an operator.
@@ -392,10 +399,20 @@ extension Store {
     /// (local edits merged over it), then queues what is left to send.
     private func takeRegionState(_ db: Database, _ change: OutgoingChange, _ item: PageItem?, now: String) throws -> Int {
         var counts = ApplyCounts()
-        if case let .upsert(record, raw, _)? = item, record.meta.sourceID == change.sourceID {
+        switch item {
+        case let .upsert(record, raw, _)? where record.meta.sourceID == change.sourceID:
             var page = try PageWrite.single(db, region: change.region, collection: change.collection)
             try upsert(db, region: change.region, collection: change.collection, record: record, raw: raw,
                        certificateRef: nil, now: now, counts: &counts, page: &page)
+        case let .delete(sourceID, updatedAt, version, raw)? where sourceID == change.sourceID:
+            // Deleted in the region meanwhile (an Omsk tombstone as the
+            // current record): stored as a pull stores it, which drops the
+            // record's edits; nothing is sent again.
+            var page = try PageWrite.single(db, region: change.region, collection: change.collection)
+            try markDeleted(db, region: change.region, collection: change.collection, sourceID: sourceID,
+                            updatedAt: updatedAt, version: version, raw: raw, now: now, counts: &counts, page: &page)
+        default:
+            break
         }
         try queueChanges(db, region: change.region, collection: change.collection, sourceID: change.sourceID,
                          afterRegionState: true, now: now)

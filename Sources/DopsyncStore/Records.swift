@@ -312,7 +312,7 @@ extension Store {
         }
     }
 
-    private func markDeleted(_ db: Database, region: String, collection: CollectionName, sourceID: String,
+    func markDeleted(_ db: Database, region: String, collection: CollectionName, sourceID: String,
                              updatedAt: Timestamp?, version: String?, raw: String?, now: String,
                              counts: inout ApplyCounts, page: inout PageWrite) throws {
         guard let row = try Row.fetchOne(

@@ -172,6 +172,22 @@ struct EditStoreTests {
         #expect(closed.closeReason == "resolved by newer data: the region has deleted the record")
     }
 
+    /// A write that meets a record the region has deleted (its current
+    /// record a tombstone) is not sent again: the record is stored deleted
+    /// and its edits are dropped.
+    @Test func aWriteThatMeetsADeletionIsNotSentAgain() throws {
+        let store = try editedStore()
+        let change = try #require(try store.preparePush(region: "55", collection: .programs, sourceID: "1"))
+        let tombstone = PageItem.delete(sourceID: "1", updatedAt: try Timestamp(iso: "2026-09-02T00:00:00Z"), version: "2",
+                                        raw: #"{"id":1,"deleted":true,"updatedAt":"2026-09-02T06:00:00+06:00","version":2}"#)
+        #expect(try store.supersedePush(change, current: tombstone) == 0)
+        let json = try exportedProgram(store)
+        #expect(json["deleted"] == .bool(true) && json["source_version"] == .string("2"))
+        #expect(try store.preparePush(region: "55", collection: .programs, sourceID: "1") == nil)
+        #expect(try store.outbox().map(\.state) == ["rejected"])
+        #expect(try store.outbox().first?.lastError == "the region has deleted the record")
+    }
+
     @Test func aRetryAfterALostAnswerSendsTheSameRequestWithTheSameKey() throws {
         let store = try editedStore()
         let first = try #require(try store.preparePush(region: "55", collection: .programs, sourceID: "1"))
