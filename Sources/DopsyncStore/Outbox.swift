@@ -239,11 +239,14 @@ extension Store {
 
     // MARK: Pushing
 
-    /// The records of a region with open outbox entries, oldest entry first.
-    public func pushQueue(region: String) throws(StoreError) -> [(collection: CollectionName, sourceID: String)] {
+    /// The records of a region with open outbox entries, oldest entry first;
+    /// with `sendingOnly`, those with an entry sent whose outcome is not
+    /// known yet (a lost answer, a package still processing).
+    public func pushQueue(region: String, sendingOnly: Bool = false) throws(StoreError) -> [(collection: CollectionName, sourceID: String)] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT collection, source_id, MIN(id) AS first FROM outbox WHERE region = ? AND state IN \(openStates)
+                SELECT collection, source_id, MIN(id) AS first FROM outbox
+                WHERE region = ? AND state IN \(sendingOnly ? "('sending')" : openStates)
                 GROUP BY collection, source_id ORDER BY first
                 """, arguments: [region]).compactMap { row in
                 CollectionName(rawValue: row["collection"]).map { ($0, row["source_id"] as String) }

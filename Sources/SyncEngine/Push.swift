@@ -36,15 +36,27 @@ public struct Pusher: Sendable {
 
     /// Pushes everything the region's outbox holds.
     ///
+    /// - Parameter unsettledOnly: send again only the changes sent before
+    ///   whose outcome is not known (a lost answer, a Kemerovo package still
+    ///   processing), once each, and nothing else. A sync does this before
+    ///   its pull, so that a change the region has applied meanwhile becomes
+    ///   the last common version before the pull merges the region's record
+    ///   (else a later region change of the same field would look like a
+    ///   conflict with it).
+    /// - Parameter skipping: records (`"programs 123"`, as `PushReport.waiting`
+    ///   names them) not to send now: those whose change the region has just
+    ///   said it is still processing.
     /// - Throws: `RegionError` when a write got no answer (it stays queued
     ///   and is sent again, unchanged, next time), or `StoreError`.
-    public func run() async throws -> PushReport {
+    public func run(unsettledOnly: Bool = false, skipping: Set<String> = []) async throws -> PushReport {
         let region = type(of: adapter).descriptor.code
         var report = PushReport()
-        for (collection, sourceID) in try store.pushQueue(region: region) {
+        for (collection, sourceID) in try store.pushQueue(region: region, sendingOnly: unsettledOnly)
+        where !skipping.contains("\(collection.rawValue) \(sourceID)") {
             var rounds = 0
             records: while let change = try store.preparePush(region: region, collection: collection, sourceID: sourceID) {
                 rounds += 1
+                if unsettledOnly && rounds > 1 { break records }
                 let outcome: PushOutcome
                 do {
                     outcome = try await adapter.push(change)
@@ -76,6 +88,14 @@ public struct Pusher: Sendable {
 }
 
 extension PushReport {
+    /// Adds what another push of the same region did.
+    mutating func add(_ other: PushReport) {
+        applied += other.applied
+        conflictsOpened.merge(other.conflictsOpened, uniquingKeysWith: +)
+        rejected += other.rejected
+        waiting += other.waiting
+    }
+
     /// Why the push counts as failed: changes the region refused. Conflicts
     /// wait for an operator and are no failure.
     public var failure: String? {

@@ -114,11 +114,16 @@ public struct SyncEngine: Sendable {
         var pushed = PushReport()
         do {
             try store.notePullStarted(region: descriptor.code)
+            // Changes sent before whose outcome is not known are settled
+            // first (see `Pusher.run(unsettledOnly:)`). A failure here is
+            // left to the push after the pull, which tries again and tells.
+            let pusher = Pusher(store: store, adapter: adapter)
+            if let settled = try? await pusher.run(unsettledOnly: true) { pushed = settled }
             try await adapter.pull(into: sink, full: full)
             try store.notePullEnded(region: descriptor.code, error: nil)
             // The push follows the region's own pull, so that it writes on
             // the region's newest versions, merged with the local edits.
-            pushed = try await Pusher(store: store, adapter: adapter).run()
+            pushed.add(try await pusher.run(skipping: Set(pushed.waiting)))
             failure = pushed.failure
             try store.notePullEnded(region: descriptor.code, error: failure, push: true)
         } catch {

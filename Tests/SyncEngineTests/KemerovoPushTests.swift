@@ -130,6 +130,33 @@ struct KemerovoPushTests {
         #expect(try gateway.export(.programs) == kemerovo.expectedExport(.programs))
     }
 
+    /// The package is applied between two syncs, then the region changes the
+    /// same field again: the package was the last common version, so the
+    /// next sync takes the region's value and opens no conflict.
+    @Test func aPackageAppliedBetweenSyncsIsTheBaseOfTheNextPull() async throws {
+        let (gateway, kemerovo, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        let settings = try #require(gateway.configuration.regions.first { $0.name == "kemerovo" })
+        let impatient = try KemerovoAdapter(settings: settings, pageSize: 1000, statusPolls: 1)
+        let first = try await Pusher(store: gateway.store, adapter: impatient).run()
+        #expect(first.waiting == ["programs \(id)"])
+        // The region processes a package 4 seconds after it arrives, on its next request.
+        try await Task.sleep(for: .seconds(4.5))
+        let raced = RaceOnce()
+        kemerovo.onRead { collection in
+            guard collection == .programs, kemerovo.writesApplied == 1, raced.first() else { return }
+            kemerovo.update(.programs, id) { if case var .program(p) = $0 { p.title = "Игра го"; $0 = .program(p) } }
+        }
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(try gateway.store.conflicts().isEmpty, "no change of the gateway's is left against the region's")
+        #expect(try simProgram(kemerovo, id).title == "Игра го")
+        #expect(kemerovo.writesApplied == 1)
+        #expect(try gateway.export(.programs) == kemerovo.expectedExport(.programs))
+        #expect(try gateway.store.outbox().map(\.state) == ["done"])
+    }
+
     @Test func aRefusedChangeEndsRejectedWithTheRegionsReason() async throws {
         let (gateway, kemerovo, id) = try await synced()
         defer { Task { await gateway.stop() } }
