@@ -22,6 +22,15 @@ struct KemerovoPushTests {
         try editProgram(gateway, region: "42", id, changes)
     }
 
+    /// Edits the program's title and pushes it with an adapter that asks the
+    /// package's status once: the package is still `В обработке`.
+    func sendTitleOnce(_ gateway: GatewayUnderTest, _ id: String) async throws -> PushReport {
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        let settings = try #require(gateway.configuration.regions.first { $0.name == "kemerovo" })
+        let impatient = try KemerovoAdapter(settings: settings, pageSize: 1000, statusPolls: 1)
+        return try await Pusher(store: gateway.store, adapter: impatient).run()
+    }
+
     @Test func anEditIsImportedOnceAndTheExportShowsTheNewState() async throws {
         let (gateway, kemerovo, id) = try await synced()
         defer { Task { await gateway.stop() } }
@@ -109,11 +118,7 @@ struct KemerovoPushTests {
     @Test func aPackageStillInProcessingIsAskedAboutOnTheNextPushAndAppliedOnce() async throws {
         let (gateway, kemerovo, id) = try await synced()
         defer { Task { await gateway.stop() } }
-        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        // An adapter that asks the status once: the package is still `В обработке`.
-        let settings = try #require(gateway.configuration.regions.first { $0.name == "kemerovo" })
-        let impatient = try KemerovoAdapter(settings: settings, pageSize: 1000, statusPolls: 1)
-        let first = try await Pusher(store: gateway.store, adapter: impatient).run()
+        let first = try await sendTitleOnce(gateway, id)
         #expect(first.applied == 0 && first.waiting == ["programs \(id)"])
         #expect(try gateway.store.outbox().map(\.state) == ["sending"])
         #expect(kemerovo.writesApplied == 0)
@@ -136,11 +141,7 @@ struct KemerovoPushTests {
     @Test func aPackageAppliedBetweenSyncsIsTheBaseOfTheNextPull() async throws {
         let (gateway, kemerovo, id) = try await synced()
         defer { Task { await gateway.stop() } }
-        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
-        let settings = try #require(gateway.configuration.regions.first { $0.name == "kemerovo" })
-        let impatient = try KemerovoAdapter(settings: settings, pageSize: 1000, statusPolls: 1)
-        let first = try await Pusher(store: gateway.store, adapter: impatient).run()
-        #expect(first.waiting == ["programs \(id)"])
+        #expect(try await sendTitleOnce(gateway, id).waiting == ["programs \(id)"])
         // The region processes a package 4 seconds after it arrives, on its next request.
         try await Task.sleep(for: .seconds(4.5))
         let raced = RaceOnce()
