@@ -63,6 +63,18 @@ public struct WireObject {
         }
     }
 
+    /// An id or a version the page types as an integer, as text: a string
+    /// there (`"7"`) is off the page's format.
+    public func integerID(_ key: String) throws(ValueError) -> String {
+        switch raw(key) {
+        case let .number(n)?:
+            guard Int64(n) != nil else { throw fail(key, "\"\(n)\" is not an integer") }
+            return n
+        case nil: throw fail(key, "is missing")
+        default: throw fail(key, "expected an integer")
+        }
+    }
+
     public func optionalInt(_ key: String) throws(ValueError) -> Int? {
         switch raw(key) {
         case nil: return nil

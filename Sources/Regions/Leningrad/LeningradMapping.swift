@@ -95,7 +95,7 @@ public struct LeningradMapping: Sendable {
 
     func meta(_ o: WireObject, id: String) throws(ValueError) -> SourceMeta {
         SourceMeta(region: Self.region, sourceID: id, updatedAt: try timestamp(o, "updated_at"),
-                   version: try o.id("version"), deleted: try flag(o, "is_deleted"))
+                   version: try o.integerID("version"), deleted: try flag(o, "is_deleted"))
     }
 
     /// Only the ОКТМО code travels; the municipality's name is not sent.
@@ -107,7 +107,7 @@ public struct LeningradMapping: Sendable {
 
     func program(_ o: WireObject) throws(ValueError) -> Program {
         Program(
-            meta: try meta(o, id: try o.id("id")),
+            meta: try meta(o, id: try o.integerID("id")),
             title: try o.string("name"),
             description: "",
             provider: Provider(
@@ -141,12 +141,12 @@ public struct LeningradMapping: Sendable {
         let blocked = try flag(o, "blocked")
         let closed = o.has("closed_at") ? try timestamp(o, "closed_at") : nil
         return Certificate(
-            meta: try meta(o, id: try o.id("id")),
+            meta: try meta(o, id: try o.integerID("id")),
             number: try o.located("cert_number") { () throws(ValueError) in
                 try WireRules.certificateNumber(number, region: Self.region)
             },
             type: try o.code("cert_kind", Self.certificateKinds),
-            child: Child(sourceID: try o.id("child_id"), lastName: name.last, firstName: name.first,
+            child: Child(sourceID: try o.integerID("child_id"), lastName: name.last, firstName: name.first,
                          middleName: name.middle, birthDate: try o.personal("birthday", expected: "a date DD.MM.YYYY") { () throws(ValueError) in
                              try date(o, "birthday")
                          }, snils: snils),
@@ -161,11 +161,11 @@ public struct LeningradMapping: Sendable {
     /// The contract, and the internal id of its certificate, which the store
     /// resolves to the certificate's number (`certificate_number` is `nil` here).
     func contract(_ o: WireObject) throws(ValueError) -> (Contract, String) {
-        let certificateID = try o.id("certificate_id")
+        let certificateID = try o.integerID("certificate_id")
         let contract = Contract(
-            meta: try meta(o, id: try o.id("id")),
+            meta: try meta(o, id: try o.integerID("id")),
             certificateNumber: nil,
-            programSourceID: try o.id("program_id"),
+            programSourceID: try o.integerID("program_id"),
             startsOn: try date(o, "date_start"), endsOn: try date(o, "date_end"),
             priceMonth: try amount(o, "month_price"),
             status: try code(o, "status", Self.contractStatuses))
@@ -176,13 +176,13 @@ public struct LeningradMapping: Sendable {
     /// that does not add up is kept and raises `invalid_charge`.
     func charge(_ o: WireObject) throws(ValueError) -> Charge {
         let period = try o.string("period")
-        var meta = try meta(o, id: try o.id("id"))
+        var meta = try meta(o, id: try o.integerID("id"))
         // Charges are immutable: their version (always 1) is not part of the model.
-        _ = try o.id("version")
+        _ = try o.integerID("version")
         meta.version = nil
         return Charge(
             meta: meta,
-            contractSourceID: try o.id("contract_id"),
+            contractSourceID: try o.integerID("contract_id"),
             month: try o.located("period") { () throws(ValueError) in try YearMonth(dotted: period) },
             price: try o.kopecks("price"),
             certificatePart: try o.kopecks("from_certificate"),

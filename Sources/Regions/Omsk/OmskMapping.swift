@@ -38,7 +38,7 @@ public struct OmskMapping: Sendable {
             if o.has("deleted"), try o.bool("deleted") {
                 guard let id else { throw ValueError("tombstone has no id") }
                 return .delete(sourceID: id, updatedAt: try o.timestamp("updatedAt"),
-                               version: try o.id("version"), raw: raw)
+                               version: try o.integerID("version"), raw: raw)
             }
             let record: Record
             switch collection {
@@ -55,13 +55,13 @@ public struct OmskMapping: Sendable {
 
     func meta(_ o: WireObject, id: String) throws(ValueError) -> SourceMeta {
         SourceMeta(region: Self.region, sourceID: id, updatedAt: try o.timestamp("updatedAt"),
-                   version: try o.id("version"))
+                   version: try o.integerID("version"))
     }
 
     func program(_ o: WireObject) throws(ValueError) -> Program {
         let p = try o.object("provider")
         return Program(
-            meta: try meta(o, id: try o.id("id")),
+            meta: try meta(o, id: try o.integerID("id")),
             title: try o.string("title"),
             description: try o.optionalString("description") ?? "",
             provider: Provider(
@@ -87,7 +87,7 @@ public struct OmskMapping: Sendable {
             meta: try meta(o, id: number),
             number: try o.located("number") { () throws(ValueError) in try WireRules.certificateNumber(number, region: Self.region) },
             type: try o.code("type", Self.certificateTypes),
-            child: Child(sourceID: try c.id("id"),
+            child: Child(sourceID: try c.integerID("id"),
                          lastName: normalizeName(try c.string("lastName")),
                          firstName: normalizeName(try c.string("firstName")),
                          middleName: middle?.isEmpty == true ? nil : middle,
@@ -103,11 +103,11 @@ public struct OmskMapping: Sendable {
     func contract(_ o: WireObject) throws(ValueError) -> Contract {
         let number = try o.string("certificateNumber")
         return Contract(
-            meta: try meta(o, id: try o.id("id")),
+            meta: try meta(o, id: try o.integerID("id")),
             certificateNumber: try o.located("certificateNumber") { () throws(ValueError) in
                 try WireRules.certificateNumber(number, region: Self.region)
             },
-            programSourceID: try o.id("programId"),
+            programSourceID: try o.integerID("programId"),
             startsOn: try o.date("startDate"), endsOn: try o.date("endDate"),
             priceMonth: try WireRules.nonNegative(try o.roubles("pricePerMonth"), what: "pricePerMonth"),
             status: try o.code("status", Self.contractStatuses))
@@ -115,11 +115,11 @@ public struct OmskMapping: Sendable {
 
     func charge(_ o: WireObject) throws(ValueError) -> Charge {
         let month = try o.string("month")
-        var meta = try meta(o, id: try o.id("id"))
+        var meta = try meta(o, id: try o.integerID("id"))
         meta.version = nil
         return Charge(
             meta: meta,
-            contractSourceID: try o.id("contractId"),
+            contractSourceID: try o.integerID("contractId"),
             month: try o.located("month") { () throws(ValueError) in try YearMonth(iso: month) },
             price: try o.roubles("price"),
             certificatePart: try o.roubles("certificatePart"),
