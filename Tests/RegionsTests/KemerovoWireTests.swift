@@ -108,6 +108,22 @@ struct KemerovoWireTests {
         }
     }
 
+    /// A record whose own end tag is broken would take the next record with
+    /// it, and one whose id cannot be read could not be counted as seen by
+    /// a full walk: the answer is refused (fetched again) instead.
+    @Test func aBrokenRecordThatCannotBePassedOverAloneRefusesTheAnswer() throws {
+        let broken = [
+            "<Program><Id>P-000125</Id><Name>Роботы</Name></Programm>",
+            "<Program><Id>P&1</Id><Name>Роботы</Name></Program>",
+        ]
+        for record in broken {
+            let text = "<ExportResponse entity=\"Program\" total=\"3\" offset=\"0\" count=\"3\">\n"
+                + Self.records.replacingOccurrences(of: "  <!-- a comment between records -->", with: record)
+                + "\n</ExportResponse>\n"
+            #expect(throws: XMLSyntaxError.self, "\(record)") { try read(Array(text.utf8)) }
+        }
+    }
+
     @Test func charactersAndEntitiesAreResolved() throws {
         let text = "<Program><Name>&lt;A&gt; &amp; &quot;B&quot; &apos;C&apos; &#1046;&#x416; <![CDATA[<D>]]></Name></Program>"
         var parser = XMLPullParser(Array(text.utf8))

@@ -97,12 +97,16 @@ enum KemerovoExchange {
                         do {
                             node = try parser.readElement(name: name, attributes: recordAttributes)
                         } catch {
-                            // One record that is not well formed must not stop its page.
-                            guard parser.skipBroken(name, begin: begin, depth: 1) else { throw error }
-                            let raw = String(decoding: text[begin..<parser.position], as: UTF8.self)
-                            let id = brokenRecordID(raw, collection: collection)
+                            // One record that is not well formed must not stop
+                            // its page, when it can be passed over alone and
+                            // its id read (a full walk must count it as seen).
+                            var after = parser
+                            guard after.skipBroken(name, begin: begin, depth: 1) else { throw error }
+                            let raw = String(decoding: text[begin..<after.position], as: UTF8.self)
+                            guard let id = brokenRecordID(raw, collection: collection) else { throw error }
+                            parser = after
                             page.items.append(.quarantine(sourceID: id, raw: raw, reason: "not well-formed XML: \(error)"))
-                            page.keys.append(RecordKey(key: id ?? raw, modifiedAt: nil))
+                            page.keys.append(RecordKey(key: id, modifiedAt: nil))
                             continue
                         }
                     }

@@ -146,12 +146,23 @@ struct XMLPullParser {
 
     /// Moves past an element whose reading failed: to just after the first
     /// `</name>` from `begin` (its start tag), back at `depth` (its parent's),
-    /// when the document has one; whether it had. A record broken inside
-    /// (a stray `&`, a tag that does not match) is then passed over whole;
-    /// a document cut short has no such end tag left.
+    /// when the document has one and no other `<name` starts before it;
+    /// whether it could. A record broken inside (a stray `&`, a child's tag
+    /// that does not match) is then passed over whole. A record whose own end
+    /// tag is broken would take the next record's with it, and a document cut
+    /// short has no end tag left: neither is passed over.
     mutating func skipBroken(_ name: String, begin: Int, depth: Int) -> Bool {
         let close = Array("</\(name)>".utf8)
         guard let found = bytes[begin...].firstRange(of: close) else { return false }
+        let startTag = Array("<\(name)".utf8)
+        var from = begin + 1
+        while let next = bytes[from..<found.lowerBound].firstRange(of: startTag) {
+            // `<name>`, `<name …>` or `<name/>` is another record; `<nameX` is not.
+            let after = next.upperBound < bytes.count ? bytes[next.upperBound] : 0
+            if after == UInt8(ascii: ">") || after == UInt8(ascii: "/") || after == 0x20 || after == 0x09
+                || after == 0x0A || after == 0x0D { return false }
+            from = next.upperBound
+        }
         position = found.upperBound
         open.removeLast(max(0, open.count - depth))
         pendingEnd = nil
