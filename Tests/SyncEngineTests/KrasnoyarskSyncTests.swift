@@ -217,6 +217,34 @@ struct KrasnoyarskSyncTests {
         }
     }
 
+    /// As above, with a region that answers fewer records a page than
+    /// asked: a step back is one of its pages, not one of the walk's.
+    @Test func shortPagesThatShiftUnderTheWalkSkipNothing() async throws {
+        let gateway = try await GatewayUnderTest.start(regions: [Self.region], scale: 300) { options in
+            options.snapshotPageCap = 10
+            options.rateLimits = false
+        }
+        defer { Task { await gateway.stop() } }
+        let data = gateway.simulator.data(Self.region)
+        _ = try await Self.sync(gateway, pageSize: 40)
+        let contracts = data.recordCount(.contracts)
+        let reads = Mutex<[CollectionName: Int]>([:])
+        data.onRead { collection in
+            let n = reads.withLock { r in r[collection, default: 0] += 1; return r[collection]! }
+            guard collection == .contracts, n == 12 else { return }
+            // Changed records move to the end: those behind the walk shift the rest back.
+            _ = data.touch(.contracts, count: 60)
+        }
+        let report = try await Self.sync(gateway, pageSize: 40, full: true)
+        #expect(report.succeeded, "\(report.failures)")
+        try Self.expectExportsMatch(gateway, data)
+        #expect(report.counts(Self.region, .contracts).deleted == 0)
+        // One pass in pages of 10 overlapping by 4, and a few steps back of
+        // one such page; not a walk thrown back to its start.
+        let pass = contracts / 6 + 2
+        #expect(reads.withLock { $0[.contracts] ?? 0 } <= pass + 6, "\(reads.withLock { $0 }) for \(contracts) contracts")
+    }
+
     @Test func tokensThatExpireMidSyncAreRenewed() async throws {
         // Tokens die every few reads, as five-minute tokens do during a long
         // read: revoked by the simulator rather than timed, so that a loaded

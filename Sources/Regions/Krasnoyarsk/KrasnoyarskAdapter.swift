@@ -159,6 +159,8 @@ public struct KrasnoyarskAdapter: RegionAdapter {
 
     public func pull(into sink: any PullSink, full: Bool) async throws {
         var position = try Position.read(try await sink.position(Self.stream))
+        // Each sync has its own allowance of step-backs (`maxStepBacks`).
+        position.snapshot?.stepBacks = 0
         if position.snapshot == nil && (full || position.seq == nil) {
             position.snapshot = .start()
         }
@@ -230,7 +232,9 @@ public struct KrasnoyarskAdapter: RegionAdapter {
                                       "the snapshot keeps shifting under the walk (stepped back \(walk.stepBacks - 1) times); the next sync goes on")
                 }
                 logger.info("krasnoyarsk: \(collection.rawValue) snapshot shifted at offset \(walk.offset); stepping back")
-                walk.offset = max(0, walk.offset - (pageSize - overlap))
+                // One page back, as long as the region's pages are (it may answer fewer than asked).
+                let answered = page.items.isEmpty ? pageSize : page.items.count
+                walk.offset = max(0, walk.offset - max(1, answered - min(overlap, answered / 2)))
                 position.snapshot = walk
             } else if page.items.isEmpty || (page.items.count < pageSize && walk.offset + page.items.count >= page.total) {
                 // The end: a short page is not enough, since the page sets
