@@ -54,14 +54,20 @@ public struct Pusher: Sendable {
         for (collection, sourceID) in try store.pushQueue(region: region, sendingOnly: unsettledOnly)
         where !skipping.contains("\(collection.rawValue) \(sourceID)") {
             var rounds = 0
-            records: while let change = try store.preparePush(region: region, collection: collection, sourceID: sourceID) {
+            // Unsettled only: the entry sent before, once; what the region's
+            // answer leaves to send waits for the push after the pull.
+            records: while !unsettledOnly || rounds == 0,
+                           let change = try store.preparePush(region: region, collection: collection, sourceID: sourceID) {
                 rounds += 1
-                if unsettledOnly && rounds > 1 { break records }
                 let outcome: PushOutcome
                 do {
                     outcome = try await adapter.push(change)
                 } catch {
                     try store.notePushFailed(change, error: error.description)
+                    // Before the pull, a failure stops this step, not the
+                    // sync: what it did so far is reported, the rest is
+                    // tried again by the push after the pull.
+                    if unsettledOnly { return report }
                     throw error
                 }
                 switch outcome {

@@ -44,6 +44,28 @@ struct OmskPushTests {
         #expect(omsk.writesApplied == 1)
     }
 
+    /// Before its pull, a sync sends again only the change sent before whose
+    /// answer never came; an edit queued behind it waits for the push after
+    /// the pull (it is not marked sent).
+    @Test func theStepBeforeThePullSendsOnlyTheChangeSentBefore() async throws {
+        let (gateway, omsk, id) = try await synced()
+        defer { Task { await gateway.stop() } }
+        try edit(gateway, id, [("title", .string("Шахматный клуб «Ладья»"))])
+        // Sent, and no answer came (the store marks it sent before it goes).
+        _ = try #require(try gateway.store.preparePush(region: "55", collection: .programs, sourceID: id))
+        try edit(gateway, id, [("hours_total", .int(999))])
+        var entries = try gateway.store.outbox()
+        #expect(entries.map(\.state) == ["sending", "pending"], "\(entries.map { "\($0.state) \($0.fields)" })")
+        let report = try await gateway.push(region: "omsk", unsettledOnly: true)
+        #expect(report.applied == 1)
+        #expect(omsk.writesApplied == 1)
+        entries = try gateway.store.outbox()
+        #expect(entries.map(\.state) == ["done", "pending"], "\(entries.map { "\($0.state) \($0.fields)" })")
+        #expect(try await gateway.sync().succeeded)
+        #expect(omsk.writesApplied == 2)
+        #expect(try simProgram(omsk, id).hoursTotal == 999)
+    }
+
     @Test func aCertificateStatusIsPatched() async throws {
         let (gateway, omsk, _) = try await synced()
         defer { Task { await gateway.stop() } }
