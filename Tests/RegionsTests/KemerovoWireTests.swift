@@ -24,6 +24,14 @@ struct KemerovoWireTests {
             + "<ExportResponse entity=\"Program\" total=\"\(total)\" offset=\"0\" count=\"2\">\n\(records)\n</ExportResponse>\n"
     }
 
+    /// A page of the two records with `record` between them.
+    static func pageOfThree(between record: String) -> [UInt8] {
+        let text = "<ExportResponse entity=\"Program\" total=\"3\" offset=\"0\" count=\"3\">\n"
+            + records.replacingOccurrences(of: "  <!-- a comment between records -->", with: record)
+            + "\n</ExportResponse>\n"
+        return Array(text.utf8)
+    }
+
     func read(_ bytes: [UInt8]) throws -> KemerovoExchange.ExportPage {
         try KemerovoExchange.parseExport(bytes, collection: .programs, mapping: KemerovoMapping())
     }
@@ -90,10 +98,7 @@ struct KemerovoWireTests {
             "<Program><Id>P-000126</Id><Name>Шахматы</Nam><ModifiedAt>01.09.2026 10:00:02</ModifiedAt></Program>",
         ]
         for record in broken {
-            let text = "<ExportResponse entity=\"Program\" total=\"3\" offset=\"0\" count=\"3\">\n"
-                + Self.records.replacingOccurrences(of: "  <!-- a comment between records -->", with: record)
-                + "\n</ExportResponse>\n"
-            let page = try read(Array(text.utf8))
+            let page = try read(Self.pageOfThree(between: record))
             #expect(page.items.count == 3, "\(record)")
             guard case .upsert = page.items[0], case let .quarantine(id, raw, reason) = page.items[1] else {
                 Issue.record("\(page.items)"); continue
@@ -117,10 +122,7 @@ struct KemerovoWireTests {
             "<Program><Id>P&1</Id><Name>Роботы</Name></Program>",
         ]
         for record in broken {
-            let text = "<ExportResponse entity=\"Program\" total=\"3\" offset=\"0\" count=\"3\">\n"
-                + Self.records.replacingOccurrences(of: "  <!-- a comment between records -->", with: record)
-                + "\n</ExportResponse>\n"
-            #expect(throws: XMLSyntaxError.self, "\(record)") { try read(Array(text.utf8)) }
+            #expect(throws: XMLSyntaxError.self, "\(record)") { try read(Self.pageOfThree(between: record)) }
         }
     }
 
