@@ -38,7 +38,8 @@ public struct Pusher: Sendable {
     ///
     /// - Parameter unsettledOnly: send again only the changes sent before
     ///   whose outcome is not known (a lost answer, a Kemerovo package still
-    ///   processing), once each, and nothing else. A sync does this before
+    ///   processing), once each, and nothing else; a refusal is left to the
+    ///   push after the pull. A sync does this before
     ///   its pull, so that a change the region has applied meanwhile becomes
     ///   the last common version before the pull merges the region's record
     ///   (else a later region change of the same field would look like a
@@ -81,6 +82,11 @@ public struct Pusher: Sendable {
                         break records
                     }
                 case let .rejected(why):
+                    // Before the pull, a refusal may only say the region
+                    // deleted the record: the entry stays as sent, and the
+                    // push after the pull (which stored the deletion, or
+                    // not) sends it again and reports the refusal.
+                    if unsettledOnly { break records }
                     try store.rejectPush(change, reason: why)
                     report.rejected.append("\(collection.rawValue) \(sourceID): \(why)")
                 case .accepted:

@@ -92,6 +92,26 @@ struct KrasnoyarskPushTests {
         #expect(try gateway.export(.programs) == data.expectedExport(.programs))
     }
 
+    /// A write whose answer was lost, of a record the region then deleted:
+    /// the sync sends it again before its pull and meets `404`; that is no
+    /// refusal to report, since the pull then stores the deletion, which
+    /// drops the edit quietly (as a deletion always does).
+    @Test func aLostWriteOfARecordDeletedSinceIsDroppedWithTheDeletion() async throws {
+        let (gateway, data, _) = try await synced()
+        defer { Task { await gateway.stop() } }
+        let gone = try #require(data.delete(.certificates, count: 1).first)
+        let held = try #require(try gateway.export(.certificates).first { $0.contains("\"source_id\":\"\(gone)\"") })
+        let status = held.contains("\"status\":\"suspended\"") ? "active" : "suspended"
+        try edit(gateway, gone, [("status", .string(status))], in: .certificates)
+        // Sent, and no answer came (the store marks it sent before it goes).
+        _ = try #require(try gateway.store.preparePush(region: Self.code, collection: .certificates, sourceID: gone))
+        let report = try await gateway.sync()
+        #expect(report.succeeded, "\(report.failures)")
+        #expect(try gateway.store.outbox().map(\.state) == ["rejected"])
+        #expect(try gateway.export(.certificates).contains { $0.contains("\"source_id\":\"\(gone)\"") && $0.contains("\"deleted\":true") })
+        #expect(try gateway.store.auditLog().contains { $0.action == "edit_dropped" && $0.sourceID == gone })
+    }
+
     @Test func aCertificateStatusIsPatched() async throws {
         let (gateway, data, _) = try await synced()
         defer { Task { await gateway.stop() } }
