@@ -124,6 +124,7 @@ public struct KemerovoAdapter: RegionAdapter {
         while true {
             let page = try await ahead.take(PageKey(since: walk.since, offset: walk.offset))
             if walk.pages == 0 { await sink.expect(collection, total: page.total) }
+            if page.unidentified > 0 { walk.unsweepable = true }
             let step: KemerovoWalk.Step
             do {
                 step = try walk.advance(past: page.keys, pageSize: pageSize)
@@ -136,7 +137,8 @@ public struct KemerovoAdapter: RegionAdapter {
             if step == .complete {
                 position.watermark = [position.watermark, walk.newest].compactMap { $0 }.max()
                 position.walk = nil
-                sweep = walk.full ? .finish(walk: walk.id) : nil
+                // A full walk that met a record it could not identify deletes nothing.
+                sweep = walk.full && !walk.unsweepable ? .finish(walk: walk.id) : nil
             } else {
                 position.walk = walk
                 sweep = walk.full ? .mark(walk: walk.id) : nil

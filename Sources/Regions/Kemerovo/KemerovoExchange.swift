@@ -57,6 +57,9 @@ enum KemerovoExchange {
         var total: Int?
         var items: [PageItem] = []
         var keys: [RecordKey] = []
+        /// Records quarantined without an id (not well formed, the id
+        /// unreadable): a full walk cannot tell whether it saw them.
+        var unidentified = 0
     }
 
     /// Reads an `<ExportResponse>` record by record with a pull parser: each
@@ -98,15 +101,15 @@ enum KemerovoExchange {
                             node = try parser.readElement(name: name, attributes: recordAttributes)
                         } catch {
                             // One record that is not well formed must not stop
-                            // its page, when it can be passed over alone and
-                            // its id read (a full walk must count it as seen).
+                            // its page, when it can be passed over alone.
                             var after = parser
                             guard after.skipBroken(name, begin: begin, depth: 1) else { throw error }
                             let raw = String(decoding: text[begin..<after.position], as: UTF8.self)
-                            guard let id = brokenRecordID(raw, collection: collection) else { throw error }
+                            let id = brokenRecordID(raw, collection: collection)
+                            if id == nil { page.unidentified += 1 }
                             parser = after
                             page.items.append(.quarantine(sourceID: id, raw: raw, reason: "not well-formed XML: \(error)"))
-                            page.keys.append(RecordKey(key: id, modifiedAt: nil))
+                            page.keys.append(RecordKey(key: id ?? raw, modifiedAt: nil))
                             continue
                         }
                     }

@@ -49,6 +49,9 @@ struct KemerovoWalk: Codable, Equatable {
     var restarts = 0
     /// Pages read so far, for messages.
     var pages = 0
+    /// A full walk that quarantined a record whose id it could not read:
+    /// it cannot tell which held record that was, so it deletes nothing.
+    var unsweepable = false
 
     /// How often the records of one second may shift before the walk gives
     /// up (it resumes from there at the next sync).
@@ -136,7 +139,7 @@ struct KemerovoPosition: Codable, Equatable {
 }
 
 extension KemerovoWalk {
-    enum CodingKeys: String, CodingKey { case id, full, since, offset, overlap, newest, restarts, pages }
+    enum CodingKeys: String, CodingKey { case id, full, since, offset, overlap, newest, restarts, pages, unsweepable }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -148,6 +151,7 @@ extension KemerovoWalk {
         newest = try c.decodeTime(.newest)
         restarts = try c.decode(Int.self, forKey: .restarts)
         pages = try c.decode(Int.self, forKey: .pages)
+        unsweepable = try c.decodeIfPresent(Bool.self, forKey: .unsweepable) ?? false
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -160,6 +164,7 @@ extension KemerovoWalk {
         try c.encodeTime(newest, .newest)
         try c.encode(restarts, forKey: .restarts)
         try c.encode(pages, forKey: .pages)
+        if unsweepable { try c.encode(true, forKey: .unsweepable) }
     }
 }
 

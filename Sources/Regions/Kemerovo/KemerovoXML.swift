@@ -152,8 +152,17 @@ struct XMLPullParser {
     /// tag is broken would take the next record's with it, and a document cut
     /// short has no end tag left: neither is passed over.
     mutating func skipBroken(_ name: String, begin: Int, depth: Int) -> Bool {
-        let close = Array("</\(name)>".utf8)
-        guard let found = bytes[begin...].firstRange(of: close) else { return false }
+        // `</name>`, white space allowed before the `>`.
+        let closeName = Array("</\(name)".utf8)
+        var search = begin
+        var found: Range<Int>? = nil
+        while found == nil, let candidate = bytes[search...].firstRange(of: closeName) {
+            var end = candidate.upperBound
+            while end < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[end]) { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: ">") { found = candidate.lowerBound..<(end + 1) }
+            search = candidate.upperBound
+        }
+        guard let found else { return false }
         let startTag = Array("<\(name)".utf8)
         var from = begin + 1
         while let next = bytes[from..<found.lowerBound].firstRange(of: startTag) {
