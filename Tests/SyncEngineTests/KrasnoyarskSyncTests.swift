@@ -74,14 +74,20 @@ struct KrasnoyarskSyncTests {
         #expect(data.requestCount - requests <= 2)
     }
 
+    /// A simulated region whose snapshot pages hold at most `cap` records,
+    /// whatever the walk asks (request limits off: many small pages).
+    static func startAnsweringShortPages(scale: Int, cap: Int) async throws -> GatewayUnderTest {
+        try await GatewayUnderTest.start(regions: [region], scale: scale) { options in
+            options.snapshotPageCap = cap
+            options.rateLimits = false
+        }
+    }
+
     /// The page sets no bound on how many records a snapshot page holds: a
     /// region answering fewer than asked is walked to its end, and a full
     /// walk deletes nothing it did not reach.
     @Test func snapshotPagesShorterThanAskedAreNotTheEnd() async throws {
-        let gateway = try await GatewayUnderTest.start(regions: [Self.region], scale: 40) { options in
-            options.snapshotPageCap = 7
-            options.rateLimits = false
-        }
+        let gateway = try await Self.startAnsweringShortPages(scale: 40, cap: 7)
         defer { Task { await gateway.stop() } }
         let data = gateway.simulator.data(Self.region)
         var report = try await Self.sync(gateway, pageSize: 20)
@@ -220,10 +226,7 @@ struct KrasnoyarskSyncTests {
     /// As above, with a region that answers fewer records a page than
     /// asked: a step back is one of its pages, not one of the walk's.
     @Test func shortPagesThatShiftUnderTheWalkSkipNothing() async throws {
-        let gateway = try await GatewayUnderTest.start(regions: [Self.region], scale: 300) { options in
-            options.snapshotPageCap = 10
-            options.rateLimits = false
-        }
+        let gateway = try await Self.startAnsweringShortPages(scale: 300, cap: 10)
         defer { Task { await gateway.stop() } }
         let data = gateway.simulator.data(Self.region)
         _ = try await Self.sync(gateway, pageSize: 40)
@@ -339,9 +342,15 @@ struct KrasnoyarskSyncTests {
             }
             if collection == .charges, seenWithoutNumber.withLock({ $0 == nil }),
                let contract = late.withLock({ $0?.contract }) {
-                // The contracts' snapshot is stored; the certificate is not yet.
-                if case let .contract(k)? = try? store.record(region: "24", collection: .contracts, sourceID: contract) {
-                    seenWithoutNumber.withLock { $0 = k.certificateNumber == nil }
+                // The certificate is not stored yet. The charges' first page is
+                // asked for while the contracts' last one is being written:
+                // wait (a little) for that write, which needs nothing of ours.
+                for _ in 0..<300 {
+                    if case let .contract(k)? = try? store.record(region: "24", collection: .contracts, sourceID: contract) {
+                        seenWithoutNumber.withLock { $0 = k.certificateNumber == nil }
+                        break
+                    }
+                    usleep(10_000)
                 }
             }
         }
