@@ -19,29 +19,21 @@ public enum DopsyncBinary {
     }
 
     /// Runs the binary with `arguments` and waits for it.
-    public static func run(_ arguments: [String], environment: [String: String]? = nil,
-                           directory: URL? = nil) async throws -> Result {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
+        let process = try ChildProcess(url, arguments, environment: environment, standardOutput: .pipe, standardError: .pipe)
+        let out = process.standardOutput!, err = process.standardError!
         // The pipes are drained and the exit awaited on threads of their own:
         // blocking reads on Swift's cooperative pool (two threads on a
         // two-core machine) would starve an in-process simulator that the
         // child talks to, and both would wait for ever.
         let finished = DispatchGroup()
         let drained = Mutex<(out: Data, err: Data)>((Data(), Data()))
-        try process.run()
         DispatchQueue.global().async(group: finished) {
-            let data = out.fileHandleForReading.readDataToEndOfFile()
+            let data = out.readDataToEndOfFile()
             drained.withLock { $0.out = data }
         }
         DispatchQueue.global().async(group: finished) {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = err.readDataToEndOfFile()
             drained.withLock { $0.err = data }
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -59,20 +51,14 @@ public enum DopsyncBinary {
 extension DopsyncBinary {
     /// Starts the binary with `arguments`, its output discarded, and returns
     /// the running process (to be killed by a test).
-    public static func launch(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    public static func launch(_ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(url, arguments)
     }
 
     /// Kills `process` with SIGKILL, as a crash or `kill -9` would, and
     /// waits for it to be gone without blocking the cooperative pool.
-    public static func kill9(_ process: Process) async {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    public static func kill9(_ process: ChildProcess) async {
+        process.kill(SIGKILL)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 process.waitUntilExit()

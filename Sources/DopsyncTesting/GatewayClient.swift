@@ -102,13 +102,13 @@ public struct JSONBody: @unchecked Sendable {
 
 /// `dopsync serve` run as a process: its address and its output.
 public final class ServeProcess: @unchecked Sendable {
-    public let process: Process
+    public let process: ChildProcess
     /// The address it printed (`http://127.0.0.1:PORT`).
     public let url: String
     private let output: TextBox
     private let finished: DispatchGroup
 
-    init(process: Process, url: String, output: TextBox, finished: DispatchGroup) {
+    init(process: ChildProcess, url: String, output: TextBox, finished: DispatchGroup) {
         self.process = process; self.url = url; self.output = output; self.finished = finished
     }
 
@@ -116,7 +116,7 @@ public final class ServeProcess: @unchecked Sendable {
     ///
     /// - Returns: its exit status and all it printed on standard output.
     public func stop(signal: Int32 = SIGTERM) async -> (status: Int32, stdout: String) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.kill(signal)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             finished.notify(queue: .global()) {
                 self.process.waitUntilExit()
@@ -133,17 +133,12 @@ extension DopsyncBinary {
     ///
     /// - Throws: when it ends before printing one (its standard error in the message).
     public static func serve(_ arguments: [String]) async throws -> ServeProcess {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = ["serve"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let process = try ChildProcess(url, ["serve"] + arguments, standardOutput: .pipe, standardError: .pipe)
+        let out = process.standardOutput!, err = process.standardError!
         let output = TextBox()
         let errors = TextBox()
         let finished = DispatchGroup()
         let address = AsyncStream<String>.makeStream()
-        try process.run()
         // Read on threads of their own, never on the cooperative pool or a
         // dispatch worker: a server's output stays open as long as it runs.
         finished.enter()
@@ -152,7 +147,7 @@ extension DopsyncBinary {
             defer { finished.leave() }
             var announced = false
             while true {
-                let data = out.fileHandleForReading.availableData
+                let data = out.availableData
                 if data.isEmpty { break }
                 let text = output.append(String(decoding: data, as: UTF8.self))
                 if !announced, let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }),
@@ -165,7 +160,7 @@ extension DopsyncBinary {
         }.start()
         Thread {
             defer { finished.leave() }
-            let data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = err.readDataToEndOfFile()
             _ = errors.append(String(decoding: data, as: UTF8.self))
         }.start()
         var iterator = address.stream.makeAsyncIterator()

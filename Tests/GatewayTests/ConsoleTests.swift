@@ -215,16 +215,11 @@ struct ConsoleBrowserTests {
 
     /// Runs a program and returns its standard output, reading it on a thread of its own.
     func run(_ executable: String, _ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(URL(fileURLWithPath: executable), arguments, standardOutput: .pipe)
+        let out = process.standardOutput!
         return await withCheckedContinuation { continuation in
             Thread {
-                let data = out.fileHandleForReading.readDataToEndOfFile()
+                let data = out.readDataToEndOfFile()
                 process.waitUntilExit()
                 continuation.resume(returning: String(decoding: data, as: UTF8.self))
             }.start()

@@ -222,11 +222,6 @@ struct LeningradSyncTests {
     @Test func aSyncKilledMidWalkResumesWithNothingLostOrTwice() async throws {
         let (gateway, lo) = try await Self.start(scale: 150, pageSize: 20)
         defer { Task { await gateway.stop() } }
-        let process = Process()
-        process.executableURL = DopsyncBinary.url
-        process.arguments = ["sync", "--config", gateway.simulator.configPath]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
         let pid = Mutex<Int32>(0)
         let reads = Mutex(0)
         lo.onRead { collection in
@@ -234,17 +229,12 @@ struct LeningradSyncTests {
             // Dies while it waits for the third page: two were committed.
             kill(pid.withLock { $0 }, SIGKILL)
         }
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            process.terminationHandler = { _ in done.resume() }
-            do {
-                try process.run()
-                pid.withLock { $0 = process.processIdentifier }
-            } catch {
-                Issue.record("cannot run \(DopsyncBinary.url.path): \(error)")
-                done.resume()
-            }
+        let process = try DopsyncBinary.launch(["sync", "--config", gateway.simulator.configPath])
+        pid.withLock { $0 = process.processIdentifier }
+        let ended = await withCheckedContinuation { (done: CheckedContinuation<ChildProcess.Termination, Never>) in
+            Thread { done.resume(returning: process.waitUntilExit()) }.start()
         }
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(ended == .signal(SIGKILL))
         let held = try gateway.export(.certificates).count
         #expect(held >= 20 && held < lo.expectedExport(.certificates).count, "\(held)")
 
